@@ -1,0 +1,44 @@
+import type { GpuState } from '../store';
+
+function formatBytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+export function StatusBar({ gpu }: { gpu: GpuState }) {
+  if (gpu.state === 'checking') {
+    return (
+      <footer className="status-bar" data-testid="gpu-status" data-state="checking">
+        Checking WebGPU…
+      </footer>
+    );
+  }
+  if (gpu.state === 'unavailable') {
+    return (
+      <footer className="status-bar status-error" data-testid="gpu-status" data-state="unavailable">
+        <span data-testid="webgpu-unavailable">{gpu.message}</span>
+      </footer>
+    );
+  }
+  const { adapter, gradientCheck } = gpu.report;
+  const gradOk = gradientCheck.maxAbsError < 1e-4;
+  return (
+    <footer
+      className="status-bar"
+      data-testid="gpu-status"
+      data-state="ready"
+      data-architecture={adapter.architecture}
+    >
+      <span>
+        WebGPU: <strong data-testid="adapter-vendor">{adapter.vendor || 'unknown vendor'}</strong>{' '}
+        <span data-testid="adapter-architecture">{adapter.architecture || 'unknown'}</span>
+      </span>
+      <span>shader-f16: {adapter.shaderF16 ? 'yes' : 'no'}</span>
+      <span>subgroups: {adapter.subgroups ? 'yes' : 'no'}</span>
+      <span>max storage buffer: {formatBytes(adapter.maxStorageBufferBindingSize)}</span>
+      <span data-testid="gradient-check" data-ok={gradOk}>
+        jax-js grad check: {gradOk ? 'ok' : 'FAILED'} (max error{' '}
+        {gradientCheck.maxAbsError.toExponential(1)})
+      </span>
+    </footer>
+  );
+}

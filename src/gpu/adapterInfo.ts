@@ -1,0 +1,30 @@
+// Facts about the WebGPU adapter that decide which kernels the engine may use
+// (no shader-f16 on SwiftShader, buffer size limits for the KV cache and the LM head).
+export type AdapterFacts = {
+  vendor: string;
+  architecture: string;
+  description: string;
+  shaderF16: boolean;
+  subgroups: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+};
+
+export function describeAdapter(adapter: GPUAdapter): AdapterFacts {
+  const info = adapter.info;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    shaderF16: adapter.features.has('shader-f16'),
+    subgroups: adapter.features.has('subgroups'),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  };
+}
+
+/** The message users see when the page has no WebGPU: what is wrong and what to do. */
+export const WEBGPU_UNAVAILABLE_HELP =
+  'WebGPU is not available in this browser. Use a current Chrome or Edge (113+) on desktop, ' +
+  'or enable WebGPU in your browser (chrome://flags/#enable-unsafe-webgpu, or ' +
+  'dom.webgpu.enabled in Firefox), and open the page from https:// or http://localhost.';

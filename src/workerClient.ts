@@ -1,0 +1,9 @@
+import * as Comlink from 'comlink';
+import type { PlaygroundApi } from '../workers/playground.worker';
+
+export function startPlaygroundWorker(): Comlink.Remote<PlaygroundApi> {
+  const worker = new Worker(new URL('../workers/playground.worker.ts', import.meta.url), {
+    type: 'module',
+  });
+  return Comlink.wrap<PlaygroundApi>(worker);
+}

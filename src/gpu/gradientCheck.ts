@@ -20,7 +20,7 @@ export type GradientCheckResult = {
 export async function runGradientCheck(device: Device): Promise<GradientCheckResult> {
   const f = (x: np.Array) => np.sum(np.tanh(x.ref).mul(x));
   const x = np.array(GRADIENT_CHECK_POINTS, { device });
-  const values = Array.from(await grad(f)(x).data());
+  const values = Array.from(await grad(f)(x).data(), Number);
   const maxAbsError = Math.max(
     ...values.map((v, i) => Math.abs(v - closedFormGradient(GRADIENT_CHECK_POINTS[i] ?? 0))),
   );

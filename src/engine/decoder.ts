@@ -1,0 +1,323 @@
+// A Llama-family decoder (llama / SmolLM2, Qwen2 flags) as pure jax-js functions.
+//
+// Every function takes ownership of the arrays it is given (jax-js reference counting): callers
+// pass `x.ref` / `tree.ref(t)` for anything they use again. Weights keep the Hugging Face layout
+// ([out, in]); `linear` multiplies by the transposed view, which jax-js fuses for free.
+//
+// Attention is written over *blocks* of keys so that one code path serves three uses:
+//  - prefill:  a prompt attends causally to itself            (one block: the prompt)
+//  - extend:   B rows attend to a shared prompt and themselves  (prompt block + causal row block)
+//  - decode:   B rows of one token attend to the shared prompt and their fixed-size cache.
+// The shared prompt is computed once and broadcast over rows, never copied B times.
+// Masks are additive biases (0 or MASKED) computed on the host, so nothing recompiles when a
+// length or a decode position changes.
+import { lax, nn, numpy as np, tree } from '@jax-js/jax';
+import type { TextConfig } from './config';
+
+export type LayerWeights = {
+  inputNorm: np.Array;
+  q: np.Array;
+  k: np.Array;
+  v: np.Array;
+  o: np.Array;
+  qBias?: np.Array;
+  kBias?: np.Array;
+  vBias?: np.Array;
+  postNorm: np.Array;
+  gate: np.Array;
+  up: np.Array;
+  down: np.Array;
+};
+
+/** The frozen text model. `lmHead` is absent when it is tied to `embed`. */
+export type DecoderWeights = {
+  embed: np.Array;
+  layers: LayerWeights[];
+  norm: np.Array;
+  lmHead?: np.Array;
+};
+
+export const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+export type Projection = (typeof PROJECTIONS)[number];
+
+/** One LoRA pair in PEFT's layout: a = lora_A [r, in], b = lora_B [out, r]. */
+export type LoraPair = { a: np.Array; b: np.Array };
+export type LayerLora = Partial<Record<Projection, LoraPair>>;
+/** The trainable adapter: a tree beside the frozen weights (null = adapter off). */
+export type LoraParams = { layers: LayerLora[] };
+
+/** What the traced functions need besides arrays: shapes and the LoRA scale (alpha / r). */
+export type ModelSpec = { config: TextConfig; loraScale: number };
+
+/** Additive bias for masked attention scores: exp underflows to exactly 0, no inf arithmetic. */
+export const MASKED = -1e9;
+
+/** Keys and values of one layer: [rows, kvHeads, positions, headDim]. */
+export type LayerKV = { k: np.Array; v: np.Array };
+
+/** The shared prompt: embeddings, RoPE tables of its positions, and its causal+padding bias. */
+export type PrefixInputs = {
+  embeds: np.Array; // [1, P, D] (P may include right padding)
+  cos: np.Array; // [P, headDim/2]
+  sin: np.Array;
+  bias: np.Array; // [P, P]
+};
+
+/** B rows continuing the prompt, teacher-forced: all their tokens at once. */
+export type RowInputs = {
+  embeds: np.Array; // [B, L, D]
+  cos: np.Array; // [L, headDim/2]
+  sin: np.Array;
+  prefixBias: np.Array; // [P]: masks the prompt's padding
+  selfBias: np.Array; // [L, L]: causal
+};
+
+/** One decode step for B rows: the new token of each row, written at one cache slot. */
+export type DecodeInputs = {
+  embeds: np.Array; // [B, 1, D]
+  cos: np.Array; // [1, headDim/2]
+  sin: np.Array;
+  prefixBias: np.Array; // [P]
+  slot: np.Array; // bool [S, 1]: the cache slot this step writes
+  cacheBias: np.Array; // [S]: slots written so far (this one included) are visible
+};
+
+export function rmsNorm(x: np.Array, weight: np.Array, eps: number): np.Array {
+  const meanSquare = np.square(x.ref).mean(-1, { keepdims: true });
+  return x.mul(np.reciprocal(np.sqrt(meanSquare.add(eps)))).mul(weight);
+}
+
+/** y = x Wᵀ (+ bias) (+ scale · (x Aᵀ) Bᵀ): the frozen projection plus its LoRA update. */
+export function linear(
+  x: np.Array,
+  weight: np.Array,
+  bias: np.Array | undefined,
+  lora: LoraPair | undefined,
+  loraScale: number,
+): np.Array {
+  let y = np.matmul(lora ? x.ref : x, weight.transpose());
+  if (bias) y = y.add(bias);
+  if (lora) {
+    const down = np.matmul(x, lora.a.transpose());
+    y = y.add(np.matmul(down, lora.b.transpose()).mul(loraScale));
+  }
+  return y;
+}
+
+function sliceLastAxis(x: np.Array, start: number, stop: number): np.Array {
+  const keep: [][] = [];
+  for (let axis = 0; axis < x.ndim - 1; axis++) keep.push([]);
+  return x.slice(...keep, [start, stop]);
+}
+
+/** HF llama RoPE (rotate_half form) on x [..., T, headDim] with host tables cos/sin [T, headDim/2]. */
+export function applyRope(x: np.Array, cos: np.Array, sin: np.Array): np.Array {
+  const half = (x.shape.at(-1) as number) / 2;
+  const x1 = sliceLastAxis(x.ref, 0, half);
+  const x2 = sliceLastAxis(x, half, 2 * half);
+  const first = x1.ref.mul(cos.ref).sub(x2.ref.mul(sin.ref));
+  const second = x2.mul(cos).add(x1.mul(sin));
+  return np.concatenate([first, second], -1);
+}
+
+type KeyBlock = { k: np.Array; v: np.Array; bias: np.Array };
+
+/**
+ * Grouped-query attention over blocks of keys. q: [B, Hkv, G, L, hd]; each block's k, v:
+ * [b, Hkv, S, hd] (b = B or 1, broadcast), bias broadcastable to [L, S]. Returns [B, Hkv, G, L, hd].
+ */
+function attendBlocks(q: np.Array, blocks: KeyBlock[]): np.Array {
+  const headDim = q.shape.at(-1) as number;
+  const scale = 1 / Math.sqrt(headDim);
+  const scores = blocks.map((b, i) => {
+    const k = np.expandDims(b.k, 2).transpose([0, 1, 2, 4, 3]);
+    const qi = i === blocks.length - 1 ? q : q.ref;
+    return np.matmul(qi, k).mul(scale).add(b.bias);
+  });
+  const s = scores.length === 1 ? (scores[0] as np.Array) : np.concatenate(scores, -1);
+  const m = lax.stopGradient(s.ref.max(-1, { keepdims: true }));
+  const e = np.exp(s.sub(m));
+  const p = e.ref.div(e.sum(-1, { keepdims: true }));
+  let out: np.Array | null = null;
+  let offset = 0;
+  blocks.forEach((b, i) => {
+    const size = b.v.shape[2] as number;
+    const pi = i === blocks.length - 1 ? p : p.ref;
+    const pb = blocks.length === 1 ? pi : sliceLastAxis(pi, offset, offset + size);
+    const o = np.matmul(pb, np.expandDims(b.v, 2));
+    out = out ? out.add(o) : o;
+    offset += size;
+  });
+  return out as unknown as np.Array;
+}
+
+type Projected = { q: np.Array; k: np.Array; v: np.Array };
+
+/** q, k, v of x [B, L, D] with RoPE: q [B, Hkv, G, L, hd], k and v [B, Hkv, L, hd]. */
+function projectQkv(
+  spec: ModelSpec,
+  w: LayerWeights,
+  lora: LayerLora | undefined,
+  x: np.Array,
+  cos: np.Array,
+  sin: np.Array,
+): Projected {
+  const { numHeads, numKvHeads, headDim } = spec.config;
+  const [batch, len] = x.shape as [number, number, number];
+  const groups = numHeads / numKvHeads;
+  const s = spec.loraScale;
+  const q = linear(x.ref, w.q, w.qBias, lora?.q, s)
+    .reshape([batch, len, numKvHeads, groups, headDim])
+    .transpose([0, 2, 3, 1, 4]);
+  const k = linear(x.ref, w.k, w.kBias, lora?.k, s)
+    .reshape([batch, len, numKvHeads, headDim])
+    .transpose([0, 2, 1, 3]);
+  const v = linear(x, w.v, w.vBias, lora?.v, s)
+    .reshape([batch, len, numKvHeads, headDim])
+    .transpose([0, 2, 1, 3]);
+  return { q: applyRope(q, cos.ref, sin.ref), k: applyRope(k, cos, sin), v };
+}
+
+/** Attention output [B, Hkv, G, L, hd] → o_proj, then the residual MLP block. */
+function finishLayer(
+  spec: ModelSpec,
+  w: LayerWeights,
+  lora: LayerLora | undefined,
+  residual: np.Array,
+  attn: np.Array,
+): np.Array {
+  const [batch, , , len] = attn.shape as [number, number, number, number, number];
+  const { numHeads, headDim, rmsNormEps } = spec.config;
+  const s = spec.loraScale;
+  const merged = attn.transpose([0, 3, 1, 2, 4]).reshape([batch, len, numHeads * headDim]);
+  const h = residual.add(linear(merged, w.o, undefined, lora?.o, s));
+  const normed = rmsNorm(h.ref, w.postNorm, rmsNormEps);
+  const gate = nn.silu(linear(normed.ref, w.gate, undefined, lora?.gate, s));
+  const up = linear(normed, w.up, undefined, lora?.up, s);
+  return h.add(linear(gate.mul(up), w.down, undefined, lora?.down, s));
+}
+
+function layerLora(lora: LoraParams | null, i: number): LayerLora | undefined {
+  return lora ? lora.layers[i] : undefined;
+}
+
+/**
+ * The prompt through every layer, causally. Returns its final hidden states (after the final
+ * norm) [1, P, D] and every layer's keys and values (the prompt's KV cache).
+ */
+export function prefill(
+  spec: ModelSpec,
+  weights: DecoderWeights,
+  lora: LoraParams | null,
+  input: PrefixInputs,
+): { hidden: np.Array; kv: LayerKV[] } {
+  const eps = spec.config.rmsNormEps;
+  let x = input.embeds;
+  const kv: LayerKV[] = [];
+  weights.layers.forEach((w, i) => {
+    const normed = rmsNorm(x.ref, w.inputNorm, eps);
+    const { q, k, v } = projectQkv(
+      spec,
+      w,
+      layerLora(lora, i),
+      normed,
+      input.cos.ref,
+      input.sin.ref,
+    );
+    kv.push({ k: k.ref, v: v.ref });
+    const attn = attendBlocks(q, [{ k, v, bias: input.bias.ref }]);
+    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
+  });
+  tree.dispose([input.cos, input.sin, input.bias, weights.embed, weights.lmHead]);
+  return { hidden: rmsNorm(x, weights.norm, eps), kv };
+}
+
+/**
+ * B rows after a shared prompt, teacher-forced: each row attends to the prompt's keys (prefixKV,
+ * broadcast over rows) and causally to itself. Returns final hidden states [B, L, D].
+ */
+export function extend(
+  spec: ModelSpec,
+  weights: DecoderWeights,
+  lora: LoraParams | null,
+  prefixKV: LayerKV[],
+  input: RowInputs,
+): np.Array {
+  const eps = spec.config.rmsNormEps;
+  let x = input.embeds;
+  weights.layers.forEach((w, i) => {
+    const normed = rmsNorm(x.ref, w.inputNorm, eps);
+    const { q, k, v } = projectQkv(
+      spec,
+      w,
+      layerLora(lora, i),
+      normed,
+      input.cos.ref,
+      input.sin.ref,
+    );
+    const prefix = prefixKV[i] as LayerKV;
+    const attn = attendBlocks(q, [
+      { ...prefix, bias: input.prefixBias.ref },
+      { k, v, bias: input.selfBias.ref },
+    ]);
+    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
+  });
+  tree.dispose([input.cos, input.sin, input.prefixBias, input.selfBias]);
+  tree.dispose([weights.embed, weights.lmHead]);
+  return rmsNorm(x, weights.norm, eps);
+}
+
+/**
+ * One decode step: each row's new token is written into its fixed-size cache at `slot`, then
+ * attends to the prompt and to the cache slots written so far. Shapes never change between
+ * steps, so this compiles once. Returns final hidden states [B, 1, D] and the updated cache.
+ */
+export function decodeStep(
+  spec: ModelSpec,
+  weights: DecoderWeights,
+  lora: LoraParams | null,
+  prefixKV: LayerKV[],
+  cache: LayerKV[],
+  input: DecodeInputs,
+): { hidden: np.Array; cache: LayerKV[] } {
+  const eps = spec.config.rmsNormEps;
+  let x = input.embeds;
+  const newCache: LayerKV[] = [];
+  weights.layers.forEach((w, i) => {
+    const normed = rmsNorm(x.ref, w.inputNorm, eps);
+    const { q, k, v } = projectQkv(
+      spec,
+      w,
+      layerLora(lora, i),
+      normed,
+      input.cos.ref,
+      input.sin.ref,
+    );
+    const old = cache[i] as LayerKV;
+    const kc = np.where(input.slot.ref, k, old.k);
+    const vc = np.where(input.slot.ref, v, old.v);
+    newCache.push({ k: kc.ref, v: vc.ref });
+    const attn = attendBlocks(q, [
+      { ...(prefixKV[i] as LayerKV), bias: input.prefixBias.ref },
+      { k: kc, v: vc, bias: input.cacheBias.ref },
+    ]);
+    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
+  });
+  tree.dispose([input.cos, input.sin, input.prefixBias, input.slot, input.cacheBias]);
+  tree.dispose([weights.embed, weights.lmHead]);
+  return { hidden: rmsNorm(x, weights.norm, eps), cache: newCache };
+}
+
+/** The output projection: lm_head, or the embedding when tied. Consumes `weights` partly. */
+export function headMatrix(weights: Pick<DecoderWeights, 'embed' | 'lmHead'>): np.Array {
+  if (weights.lmHead) {
+    weights.embed.dispose();
+    return weights.lmHead;
+  }
+  return weights.embed;
+}
+
+/** Full logits [..., V] of hidden states [..., D] (decode and golden tests; training uses head.ts). */
+export function logits(hidden: np.Array, head: np.Array): np.Array {
+  return np.matmul(hidden, head.transpose());
+}

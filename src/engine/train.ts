@@ -1,0 +1,292 @@
+// Teacher-forced log-probs and the GRPO training step: host-side batching around the traced
+// functions of grpo.ts.
+//
+// A completion c_0..c_{L-1} after a prompt of P positions is scored from the hidden states at
+// positions P-1 .. P+L-2. So the shared prefix is the prompt's first P-1 positions, and each row
+// is [prompt's last position, c_0 .. c_{L-2}] with targets c_0 .. c_{L-1}. Rows are grouped in
+// microbatches of fixed size (padded with zero-weight rows) and lengths are padded to buckets,
+// so a run compiles a few shapes; every microbatch is one jit(valueAndGrad) call whose LoRA
+// gradients are summed (the loss weights already carry the 1/N normalisation of the whole step).
+import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
+import type { DecoderWeights, LoraParams } from './decoder';
+import type { HeadOptions, LossMetrics, LossOptions, TrainInputs } from './grpo';
+import { grpoSurrogate, rowStats } from './grpo';
+import { bucket, embedTokens, padPositions, prefixInputs, rowInputs } from './inputs';
+import type { Adapter, TextModel } from './model';
+import { cachedJit, specOf } from './model';
+import type { AdamMoments, AdamWOptions } from './optim';
+import { ADAMW_DEFAULTS, adamwUpdate, clipCoefficient, globalNorm, zerosLikeTree } from './optim';
+
+/** Prompts are padded to a multiple of this many positions, completions to LENGTH_BUCKET. */
+export const PROMPT_BUCKET = 16;
+export const LENGTH_BUCKET = 8;
+
+export type Completion = {
+  tokens: number[];
+  advantage: number;
+  /** Log-probs under the policy that sampled it; absent = the current policy's (ratio 1). */
+  oldLogprobs?: number[];
+};
+
+/** One prompt and completions of it. `promptEmbeds` [1, P, D] is borrowed, not consumed. */
+export type PromptGroup = { promptEmbeds: np.Array; completions: Completion[] };
+
+export type GrpoOptions = LossOptions & {
+  lossType: 'token_mean' | 'sequence_mean';
+  /** This step's rate (the schedule is src/rl/schedule.ts). */
+  learningRate: number;
+  maxGradNorm: number;
+  /** Rows per jit(valueAndGrad) call: bounds activation memory. */
+  microBatchSize: number;
+  adamw?: Partial<AdamWOptions>;
+};
+
+export type TrainState = { adapter: Adapter; moments: AdamMoments; step: number };
+
+export type StepMetrics = {
+  loss: number;
+  pgLoss: number;
+  kl: number;
+  entropy: number;
+  clipFraction: number;
+  gradNorm: number;
+  learningRate: number;
+};
+
+export type StepResult = {
+  state: TrainState;
+  metrics: StepMetrics;
+  /** Why the update was not applied (non-finite loss or gradient), or null. */
+  skipped: string | null;
+};
+
+export function initTrainState(adapter: Adapter): TrainState {
+  const params = adapter.params;
+  return { adapter, moments: { m: zerosLikeTree(params), v: zerosLikeTree(params) }, step: 0 };
+}
+
+type Row = { tokens: number[]; weight: number; advantage: number; oldLogprobs?: number[] };
+
+/** Inputs of one microbatch: a shared prompt and `rows` padded to `size` rows × bucketed length. */
+function microbatch(
+  model: TextModel,
+  promptEmbeds: np.Array,
+  rows: Row[],
+  size: number,
+): { input: TrainInputs; length: number } {
+  const { config, weights } = model;
+  const promptLength = promptEmbeds.shape[1] as number;
+  const prefixLength = promptLength - 1;
+  const prefixPadded = bucket(prefixLength, PROMPT_BUCKET);
+  const prefixEmbeds =
+    prefixLength > 0
+      ? padPositions(promptEmbeds.ref.slice([], [0, prefixLength]), prefixPadded)
+      : np.zeros([1, prefixPadded, config.hiddenSize], { dtype: promptEmbeds.dtype });
+  const length = bucket(Math.max(...rows.map((r) => r.tokens.length)), LENGTH_BUCKET);
+  const padded = [...rows];
+  while (padded.length < size) padded.push({ tokens: [], weight: 0, advantage: 0 });
+  const grid = (f: (r: Row, t: number) => number) =>
+    padded.flatMap((r) => Array.from({ length }, (_, t) => f(r, t)));
+  const inputIds = padded.map((r) =>
+    Array.from({ length: length - 1 }, (_, t) => r.tokens[t] ?? 0),
+  );
+  const last = promptEmbeds.ref.slice([], [prefixLength, promptLength]);
+  const rowEmbeds = np.concatenate(
+    [np.broadcastTo(last, [size, 1, config.hiddenSize]), embedTokens(weights.embed, inputIds)],
+    1,
+  );
+  const real = (r: Row, t: number) => t < r.tokens.length;
+  const at = { dtype: promptEmbeds.dtype };
+  const floats = (f: (r: Row, t: number) => number) => np.array(grid(f), at);
+  const withOld = rows.every((r) => r.oldLogprobs);
+  return {
+    length,
+    input: {
+      prefix: prefixInputs(prefixEmbeds, prefixLength, config, at),
+      rows: rowInputs(rowEmbeds, prefixLength, prefixPadded, prefixLength, config, at),
+      tokens: {
+        targets: np.array(
+          grid((r, t) => r.tokens[t] ?? 0),
+          { dtype: np.int32 },
+        ),
+        weight: floats((r, t) => (real(r, t) ? r.weight : 0)),
+        advantage: floats((r) => r.advantage),
+        ...(withOld ? { oldLogp: floats((r, t) => r.oldLogprobs?.[t] ?? 0) } : {}),
+      },
+    },
+  };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function headKey(opts: HeadOptions): string {
+  return `${opts.vocabChunk ?? 'default'}/${opts.temperature ?? 1}`;
+}
+
+type StatsInput = Parameters<typeof rowStats>[3];
+type Stats = ReturnType<typeof rowStats>;
+
+/** Compiled rowStats. jit takes no null arguments, so "adapter off" is its own function. */
+function statsFn(model: TextModel, adapter: Adapter | null, opts: HeadOptions) {
+  const spec = specOf(model, adapter);
+  const key = `stats/${adapter ? spec.loraScale : 'off'}/${headKey(opts)}`;
+  if (!adapter) {
+    const f = cachedJit(model, key, () =>
+      jit((weights: DecoderWeights, input: StatsInput) =>
+        rowStats(spec, weights, null, input, opts),
+      ),
+    );
+    return (weights: DecoderWeights, input: StatsInput): Stats => f(weights, input);
+  }
+  const f = cachedJit(model, key, () =>
+    jit((weights: DecoderWeights, lora: LoraParams, input: StatsInput) =>
+      rowStats(spec, weights, lora, input, opts),
+    ),
+  );
+  return (weights: DecoderWeights, input: StatsInput): Stats =>
+    f(weights, tree.ref(adapter.params), input);
+}
+
+/**
+ * Teacher-forced log-probs and entropies of each completion's tokens after the prompt
+ * (`promptEmbeds` [1, P, D], borrowed). Batched `microBatchSize` rows at a time.
+ */
+export async function completionLogprobs(
+  model: TextModel,
+  adapter: Adapter | null,
+  promptEmbeds: np.Array,
+  completions: number[][],
+  opts: HeadOptions & { microBatchSize?: number } = {},
+): Promise<{ logprobs: number[][]; entropies: number[][] }> {
+  const size = opts.microBatchSize ?? completions.length;
+  const f = statsFn(model, adapter, opts);
+  const logprobs: number[][] = [];
+  const entropies: number[][] = [];
+  for (const part of chunks(completions, size)) {
+    const rows = part.map((tokens) => ({ tokens, weight: 0, advantage: 0 }));
+    const { input, length } = microbatch(model, promptEmbeds, rows, size);
+    tree.dispose([input.tokens.weight, input.tokens.advantage, input.tokens.oldLogp]);
+    const out = f(tree.ref(model.weights), {
+      prefix: input.prefix,
+      rows: input.rows,
+      targets: input.tokens.targets,
+    });
+    const [lp, ent] = [await out.logp.data(), await out.entropy.data()];
+    part.forEach((tokens, r) => {
+      logprobs.push(Array.from(lp.subarray(r * length, r * length + tokens.length)));
+      entropies.push(Array.from(ent.subarray(r * length, r * length + tokens.length)));
+    });
+  }
+  return { logprobs, entropies };
+}
+
+/** Loss weight of each token: token_mean 1/N over the step's tokens, sequence_mean 1/(B·L_j). */
+function lossWeights(groups: PromptGroup[], lossType: GrpoOptions['lossType']): number[][] {
+  const all = groups.flatMap((g) => g.completions).filter((c) => c.tokens.length > 0);
+  const tokens = all.reduce((n, c) => n + c.tokens.length, 0);
+  return groups.map((g) =>
+    g.completions.map((c) =>
+      lossType === 'token_mean' ? 1 / tokens : 1 / (all.length * Math.max(1, c.tokens.length)),
+    ),
+  );
+}
+
+function addTrees(a: LoraParams | null, b: LoraParams): LoraParams {
+  if (!a) return b;
+  return tree.map((x: np.Array, y: np.Array) => x.add(y), a, b) as LoraParams;
+}
+
+/** Loss-weighted sums of the metrics plus the summed LoRA gradients of every microbatch. */
+export type Gradients = {
+  grads: LoraParams | null;
+  sums: Omit<StepMetrics, 'gradNorm' | 'learningRate'>;
+};
+
+/** The GRPO loss and its gradient with respect to LoRA over every completion of every group. */
+export async function grpoGradients(
+  model: TextModel,
+  adapter: Adapter,
+  groups: PromptGroup[],
+  opts: Omit<GrpoOptions, 'learningRate' | 'maxGradNorm' | 'adamw'>,
+): Promise<Gradients> {
+  const spec = specOf(model, adapter);
+  const lossKey = `grpo/${spec.loraScale}/${opts.epsilon}/${opts.beta}/${opts.entropyCoef}/${headKey(opts)}`;
+  const lossAndGrad = cachedJit(model, lossKey, () =>
+    jit(valueAndGrad(grpoSurrogate(spec, opts), { hasAux: true })),
+  );
+  const refStats = opts.beta > 0 ? statsFn(model, null, opts) : null;
+  const weights = lossWeights(groups, opts.lossType);
+  let grads: LoraParams | null = null;
+  const sums = { loss: 0, pgLoss: 0, kl: 0, entropy: 0, clipFraction: 0 };
+  for (const [g, group] of groups.entries()) {
+    const rows: Row[] = group.completions
+      .map((c, j) => ({ ...c, weight: weights[g]?.[j] ?? 0 }))
+      .filter((r) => r.tokens.length > 0);
+    for (const part of chunks(rows, opts.microBatchSize)) {
+      const { input } = microbatch(model, group.promptEmbeds, part, opts.microBatchSize);
+      if (refStats) {
+        const ref = refStats(tree.ref(model.weights), {
+          prefix: tree.ref(input.prefix),
+          rows: tree.ref(input.rows),
+          targets: input.tokens.targets.ref,
+        });
+        ref.entropy.dispose();
+        input.tokens.refLogp = ref.logp;
+      }
+      const [[surrogate, metrics], partGrads] = lossAndGrad(
+        tree.ref(adapter.params),
+        tree.ref(model.weights),
+        input,
+      ) as [[np.Array, LossMetrics], LoraParams];
+      surrogate.dispose();
+      for (const k of Object.keys(sums) as (keyof typeof sums)[]) {
+        sums[k] += (await metrics[k].data())[0] as number;
+      }
+      grads = addTrees(grads, partGrads);
+    }
+  }
+  return { grads, sums };
+}
+
+/**
+ * One GRPO step on LoRA: loss and gradients over every completion of every group (microbatched),
+ * gradient-norm clipping, AdamW. A non-finite loss or gradient leaves the adapter untouched and
+ * reports why. Consumes `state` when the update is applied (the result holds the new arrays).
+ */
+export async function grpoStep(
+  model: TextModel,
+  state: TrainState,
+  groups: PromptGroup[],
+  opts: GrpoOptions,
+): Promise<StepResult> {
+  const adapter = state.adapter;
+  const { grads, sums } = await grpoGradients(model, adapter, groups, opts);
+  const gradNorm = grads ? ((await globalNorm(tree.ref(grads)).data())[0] as number) : 0;
+  const metrics: StepMetrics = { ...sums, gradNorm, learningRate: opts.learningRate };
+  if (!grads || !Number.isFinite(sums.loss) || !Number.isFinite(gradNorm)) {
+    tree.dispose(grads);
+    const what = Number.isFinite(sums.loss) ? 'gradient' : 'loss';
+    return { state, metrics, skipped: grads ? `non-finite ${what}` : 'no completion tokens' };
+  }
+  const adamw = { ...ADAMW_DEFAULTS, ...opts.adamw };
+  const update = cachedJit(model, `adamw/${JSON.stringify(adamw)}`, () => adamwUpdate(adamw));
+  const t = state.step + 1;
+  const clip = clipCoefficient(gradNorm, opts.maxGradNorm);
+  const scalars = np.array([opts.learningRate, clip, 1 - adamw.beta1 ** t, 1 - adamw.beta2 ** t], {
+    dtype: (tree.leaves(adapter.params)[0] as np.Array).dtype,
+  });
+  const next = update(adapter.params, grads, state.moments, scalars);
+  return {
+    state: {
+      adapter: { config: adapter.config, params: next.params },
+      moments: next.moments,
+      step: t,
+    },
+    metrics,
+    skipped: null,
+  };
+}

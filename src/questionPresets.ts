@@ -1,0 +1,8 @@
+// The multiple-choice format TTRV used for recognition (question, four lettered options, answer
+// with the letter); the demo model was trained on exactly this layout (tools/demo-model/shapes.py).
+export const OPTION_LETTERS = ['A', 'B', 'C', 'D'] as const;
+
+export function buildMultipleChoiceQuestion(stem: string, options: readonly string[]): string {
+  const listed = OPTION_LETTERS.map((letter, i) => `${letter}. ${(options[i] ?? '').trim()}`);
+  return `${stem.trim()} ${listed.join(' ')} Answer with the letter.`;
+}

@@ -1,0 +1,239 @@
+// The settings of a TTRV run, under the names users know from TRL's GRPOConfig and PEFT's
+// LoraConfig (spec §4), with defaults and validation the UI shows next to the inputs.
+import type { Baseline, RewardScaling } from './advantages';
+import type { RewardKind } from './rewards';
+import type { LrSchedulerType } from './schedule';
+
+/** The seven linear layers of a Llama block that LoRA can adapt. */
+export const LORA_TARGET_MODULES = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type LoraTargetModule = (typeof LORA_TARGET_MODULES)[number];
+
+export type LossType = 'token_mean' | 'sequence_mean';
+
+export interface TtrvConfig {
+  // Voting and sampling
+  num_votes: number;
+  num_generations: number;
+  temperature: number;
+  top_p: number;
+  /** null: no top-k filter (the paper uses none). */
+  top_k: number | null;
+  max_completion_length: number;
+  // Reward and advantage
+  reward: RewardKind;
+  /** Weight of TTRV's entropy term; cancels exactly under baseline "group" (spec §1.5). */
+  alpha: number;
+  baseline: Baseline;
+  scale_rewards: RewardScaling;
+  // Loss
+  loss_type: LossType;
+  /** PPO clip range; matters only when num_iterations > 1. */
+  epsilon: number;
+  num_iterations: number;
+  /** KL coefficient; 0 skips the reference (adapter-off) pass. */
+  beta: number;
+  /** Loss gets −entropy_coef · mean token entropy: negative pushes token entropy down. */
+  entropy_coef: number;
+  // Optimiser and schedule
+  learning_rate: number;
+  lr_scheduler_type: LrSchedulerType;
+  warmup_steps: number;
+  max_steps: number;
+  /** Clip the gradient norm to this; 0 turns clipping off (as Hugging Face). */
+  max_grad_norm: number;
+  weight_decay: number;
+  seed: number;
+  /** Stop when the step's mean agreement reaches this share; null never stops early. */
+  early_stop_agreement: number | null;
+  // LoRA (PEFT)
+  r: number;
+  /** The adapter's output is scaled by lora_alpha / r. */
+  lora_alpha: number;
+  target_modules: LoraTargetModule[];
+  lora_dropout: number;
+}
+
+export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
+  // PROVISIONAL until measured on the demo model: the paper samples 32 votes and trains on 16.
+  num_votes: 16,
+  num_generations: 8,
+  temperature: 1.0,
+  top_p: 1.0,
+  top_k: null,
+  // One-token answers (a letter or a class name) need few tokens.
+  max_completion_length: 8,
+  reward: 'ttrv',
+  alpha: 0.75,
+  baseline: 'group',
+  scale_rewards: 'group',
+  loss_type: 'token_mean',
+  epsilon: 0.2,
+  num_iterations: 1,
+  // The paper uses 0.001; over a handful of steps that KL term is negligible next to advantages
+  // of order 1, and 0 saves the reference forward pass (TRL's default too).
+  beta: 0.0,
+  entropy_coef: 0,
+  // PROVISIONAL: LoRA needs a far larger rate than the paper's full fine-tune (5e-7).
+  learning_rate: 5e-4,
+  // verl's (TTRV's) default is a constant rate without warm-up.
+  lr_scheduler_type: 'constant_with_warmup',
+  warmup_steps: 0,
+  // PROVISIONAL: the paper's dataset mode is 20 images × 2 epochs / 8 prompts = 5 steps.
+  max_steps: 10,
+  max_grad_norm: 1.0,
+  weight_decay: 0.01,
+  seed: 0,
+  // At full agreement every reward is equal, so a group-baseline step would change nothing.
+  early_stop_agreement: 1.0,
+  r: 8,
+  lora_alpha: 16,
+  target_modules: [...LORA_TARGET_MODULES],
+  lora_dropout: 0,
+};
+
+export interface ConfigIssue {
+  field: keyof TtrvConfig;
+  message: string;
+}
+
+/** Every problem with the settings, as sentences for the UI; empty when the run can start. */
+export function validateTtrvConfig(config: TtrvConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const check = (ok: boolean, field: keyof TtrvConfig, message: string) => {
+    if (!ok) issues.push({ field, message });
+  };
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const isInteger = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+  const oneOf = (field: keyof TtrvConfig, allowed: readonly string[]) =>
+    check(
+      allowed.includes(config[field] as string),
+      field,
+      `${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`,
+    );
+
+  check(
+    isInteger(config.num_votes, 2),
+    'num_votes',
+    'num_votes must be an integer ≥ 2: rewards come from agreement between votes',
+  );
+  check(
+    isInteger(config.num_generations, 1),
+    'num_generations',
+    'num_generations must be a positive integer',
+  );
+  check(
+    !(config.num_generations > config.num_votes),
+    'num_generations',
+    `num_generations (${config.num_generations}) cannot exceed num_votes (${config.num_votes}): ` +
+      'the trained completions are the first num_generations of the votes',
+  );
+  const groupStatistics = config.baseline === 'group' || config.scale_rewards === 'group';
+  check(
+    !(groupStatistics && config.num_generations === 1),
+    'num_generations',
+    'num_generations must be ≥ 2 when baseline or scale_rewards is "group": ' +
+      'a single completion is its own mean, so its advantage is always 0',
+  );
+  check(
+    isNumber(config.temperature) && config.temperature > 0,
+    'temperature',
+    'temperature must be > 0: at 0 every vote is the greedy answer and no reward varies',
+  );
+  check(
+    isNumber(config.top_p) && config.top_p > 0 && config.top_p <= 1,
+    'top_p',
+    'top_p must be in (0, 1]',
+  );
+  check(
+    config.top_k === null || isInteger(config.top_k, 1),
+    'top_k',
+    'top_k must be a positive integer, or empty for no top-k filter',
+  );
+  check(
+    isInteger(config.max_completion_length, 1),
+    'max_completion_length',
+    'max_completion_length must be a positive integer (tokens)',
+  );
+  oneOf('reward', ['ttrv', 'majority']);
+  check(isNumber(config.alpha), 'alpha', 'alpha must be a number');
+  oneOf('baseline', ['group', 'batch', 'none']);
+  oneOf('scale_rewards', ['group', 'batch', 'none']);
+  oneOf('loss_type', ['token_mean', 'sequence_mean']);
+  check(
+    isNumber(config.epsilon) && config.epsilon > 0 && config.epsilon < 1,
+    'epsilon',
+    'epsilon (the clip range) must be in (0, 1)',
+  );
+  check(
+    isInteger(config.num_iterations, 1),
+    'num_iterations',
+    'num_iterations must be a positive integer',
+  );
+  check(isNumber(config.beta) && config.beta >= 0, 'beta', 'beta must be ≥ 0 (0 turns KL off)');
+  check(isNumber(config.entropy_coef), 'entropy_coef', 'entropy_coef must be a number');
+  check(
+    isNumber(config.learning_rate) && config.learning_rate > 0,
+    'learning_rate',
+    'learning_rate must be > 0',
+  );
+  oneOf('lr_scheduler_type', ['constant_with_warmup', 'linear', 'cosine']);
+  check(isInteger(config.max_steps, 1), 'max_steps', 'max_steps must be a positive integer');
+  check(
+    isInteger(config.warmup_steps, 0) && config.warmup_steps < config.max_steps,
+    'warmup_steps',
+    `warmup_steps must be an integer from 0 to max_steps − 1 (${config.max_steps - 1})`,
+  );
+  check(
+    isNumber(config.max_grad_norm) && config.max_grad_norm >= 0,
+    'max_grad_norm',
+    'max_grad_norm must be ≥ 0 (0 turns clipping off)',
+  );
+  check(
+    isNumber(config.weight_decay) && config.weight_decay >= 0,
+    'weight_decay',
+    'weight_decay must be ≥ 0',
+  );
+  check(
+    isInteger(config.seed, 0) && config.seed <= 0xffffffff,
+    'seed',
+    'seed must be an integer from 0 to 4294967295',
+  );
+  check(
+    config.early_stop_agreement === null ||
+      (isNumber(config.early_stop_agreement) &&
+        config.early_stop_agreement > 0 &&
+        config.early_stop_agreement <= 1),
+    'early_stop_agreement',
+    'early_stop_agreement must be in (0, 1], or empty to never stop early',
+  );
+  check(isInteger(config.r, 1), 'r', `r (the LoRA rank) must be a positive integer`);
+  check(
+    isNumber(config.lora_alpha) && config.lora_alpha > 0,
+    'lora_alpha',
+    'lora_alpha must be > 0',
+  );
+  const modules: readonly string[] = Array.isArray(config.target_modules)
+    ? config.target_modules
+    : [];
+  const unknown = modules.filter((m) => !(LORA_TARGET_MODULES as readonly string[]).includes(m));
+  check(
+    modules.length > 0 && unknown.length === 0 && new Set(modules).size === modules.length,
+    'target_modules',
+    `target_modules must list some of ${LORA_TARGET_MODULES.join(', ')}, each once` +
+      (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''),
+  );
+  check(
+    isNumber(config.lora_dropout) && config.lora_dropout >= 0 && config.lora_dropout < 1,
+    'lora_dropout',
+    'lora_dropout must be in [0, 1)',
+  );
+  return issues;
+}

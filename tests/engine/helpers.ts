@@ -1,0 +1,83 @@
+// Shared fixtures for the engine tests: a tiny config and host copies of engine arrays.
+import type { numpy as np } from '@jax-js/jax';
+import type { TextConfig } from '../../src/engine/config';
+import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
+import { PROJECTIONS } from '../../src/engine/decoder';
+import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
+
+/** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */
+export function tinyConfig(overrides: Partial<TextConfig> = {}): TextConfig {
+  return {
+    vocabSize: 48,
+    hiddenSize: 32,
+    intermediateSize: 48,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 8,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    attentionBias: false,
+    tieWordEmbeddings: false,
+    eosTokenIds: [1],
+    imageTokenId: 47,
+    ...overrides,
+  };
+}
+
+/** Host float64 copy of an array; does not consume it. */
+export async function host(x: np.Array): Promise<Float64Array> {
+  return Float64Array.from(await x.ref.data());
+}
+
+async function matrix(x: np.Array): Promise<Matrix> {
+  return { rows: x.shape[0] as number, cols: x.shape[1] as number, data: await host(x) };
+}
+
+export async function toRefWeights(w: DecoderWeights): Promise<RefWeights> {
+  const layers: RefLayer[] = [];
+  for (const l of w.layers) {
+    const layer = {
+      inputNorm: await host(l.inputNorm),
+      postNorm: await host(l.postNorm),
+    } as RefLayer;
+    for (const p of PROJECTIONS) layer[p] = await matrix(l[p]);
+    if (l.qBias && l.kBias && l.vBias) {
+      layer.bias = { q: await host(l.qBias), k: await host(l.kBias), v: await host(l.vBias) };
+    }
+    layers.push(layer);
+  }
+  return {
+    embed: await matrix(w.embed),
+    layers,
+    norm: await host(w.norm),
+    lmHead: await matrix(w.lmHead ?? w.embed),
+  };
+}
+
+export async function toRefLora(lora: LoraParams, scale: number): Promise<RefLora> {
+  const layers: RefLora['layers'] = [];
+  for (const l of lora.layers) {
+    const layer: RefLora['layers'][number] = {};
+    for (const p of PROJECTIONS) {
+      const pair = l[p];
+      if (pair) layer[p] = { a: await matrix(pair.a), b: await matrix(pair.b) };
+    }
+    layers.push(layer);
+  }
+  return { scale, layers };
+}
+
+/** Rows of a [T, D] host matrix. */
+export function rowsOf(data: Float64Array, cols: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let i = 0; i < data.length; i += cols) out.push(data.slice(i, i + cols));
+  return out;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}

@@ -1,0 +1,366 @@
+"""Build the built-in demo VLM "ttrv-demo-shapes" end to end, deterministically from a seed.
+
+    /usr/bin/python3 tools/demo-model/build.py            # full build (~30 min on 1 core)
+    /usr/bin/python3 tools/demo-model/build.py --smoke    # seconds: tiny run into a temp dir
+
+Writes (full build, paths relative to the repository root):
+    public/models/ttrv-demo-shapes/     Hub layout (configs, tokenizer, safetensors, onnx/), eval.json, README.md
+    public/datasets/shapes/<split>/     the four test splits: images/*.png + items.jsonl
+    public/samples/                     a few sample images for the UI + samples.json
+    tests/fixtures/golden/              golden.json/.safetensors, greedy_reference.json, tokenizer_reference.json
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data  # noqa: E402
+import evaluate  # noqa: E402
+import export  # noqa: E402
+import golden  # noqa: E402
+import shapes  # noqa: E402
+import train  # noqa: E402
+from corpus import domain_corpus  # noqa: E402
+from model import VLM, Config  # noqa: E402
+from tokenizer import Tokenizer, save_json  # noqa: E402
+
+NAME = "ttrv-demo-shapes"
+SEED = 1234
+BUILD_MINUTES = 30  # measured wall time of a full build (stated in the model card; not computed, so the card is reproducible)
+# Tuned once (see README "How it was trained"): stop early, where the model is useful but imperfect.
+FULL = dict(steps=4000, batch=64, peak_lr=2e-3, warmup=100, n_test=300, n_samples=16)
+SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, n_test=10, n_samples=4)
+# Post-hoc temperature scaling, baked into lm_head (lm_head.weight / T): greedy answers are
+# unchanged, sampling at temperature 1 becomes sampling the trained model at temperature T.
+# Cross-entropy training left the model too peaked for voting to matter; T = 2 makes it
+# stochastic enough that majority-of-16 beats single samples (what test-time RL builds on).
+OUTPUT_TEMPERATURE = 2.0
+# Test splits as shipped: the clean test split is called "clean" (eval.json's key) on disk too.
+TEST_SPLITS = {"clean": "test", "sketch": "sketch", "noise": "noise", "cast": "cast"}
+SHIFT_TEXT = {
+    "clean": "In-distribution: filled shapes on light gradient backgrounds with mild pixel noise (what the model trained on).",
+    "sketch": f"Outline-only shapes (stroke {shapes.SKETCH_STROKE[0]}-{shapes.SKETCH_STROKE[1]} px) on paper-white backgrounds; never filled (ImageNet-Sketch analogue).",
+    "noise": f"Clean scenes blurred (Gaussian radius {shapes.NOISE_BLUR[0]}-{shapes.NOISE_BLUR[1]} px) then drowned in Gaussian pixel noise (sigma {shapes.NOISE_SIGMA[0]:.0f}-{shapes.NOISE_SIGMA[1]:.0f} of 255).",
+    "cast": f"Dark or saturated striped / checkered backgrounds and a global colour cast (blend {shapes.CAST_ALPHA[0]}-{shapes.CAST_ALPHA[1]} with a random colour) (ImageNet-R/-A style shift).",
+}
+SAMPLES = [("clean", 0), ("clean", 4), ("sketch", 1), ("sketch", 4), ("noise", 0), ("noise", 3), ("cast", 2), ("cast", 4)]
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def write_split(root, split, items):
+    d = os.path.join(root, split)
+    os.makedirs(os.path.join(d, "images"), exist_ok=True)
+    lines = []
+    for i, it in enumerate(items):
+        rel = f"images/{i:04d}.png"
+        with open(os.path.join(d, rel), "wb") as f:
+            f.write(shapes.png_bytes(it["image"]))
+        lines.append(json.dumps({"id": f"{split}-{i:04d}", "image": rel, "question": it["question"], "answer": it["answer"], "type": it["type"]}))
+    with open(os.path.join(d, "items.jsonl"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_dataset_index(root, n):
+    save_json(
+        {
+            "name": "shapes",
+            "description": "Procedurally rendered shapes with questions (see tools/demo-model/shapes.py).",
+            "seed": SEED,
+            "question_types": shapes.QTYPES,
+            "answer_format": "one word, digit or option letter; the model ends it with <end_of_utterance>",
+            "splits": {s: {"items": f"{s}/items.jsonl", "n_items": n, "shifted": s != "clean", "description": SHIFT_TEXT[s]} for s in TEST_SPLITS},
+        },
+        os.path.join(root, "index.json"),
+    )
+
+
+def write_samples(root, tests):
+    os.makedirs(root, exist_ok=True)
+    rows = []
+    for split, i in SAMPLES:
+        it = tests[split][i]
+        fn = f"{split}-{i:04d}.png"
+        with open(os.path.join(root, fn), "wb") as f:
+            f.write(shapes.png_bytes(it["image"]))
+        rows.append({"image": fn, "split": split, "question": it["question"], "answer": it["answer"], "type": it["type"], "shifted": split != "clean"})
+    save_json(rows, os.path.join(root, "samples.json"))
+
+
+def write_tokenizer_reference(tok, tests, refs, path):
+    """Python token ids of every domain text, for checking transformers.js' tokenizer against them."""
+    texts = set(domain_corpus())
+    for items in tests.values():
+        for it in items:
+            texts.add(it["question"])
+            texts.add(data.completion(it["answer"]))
+    for _, _, it, _ in refs:
+        texts.add(data.expand_image(data.chat_prompt(it["question"]), 16))
+    texts = sorted(texts)
+    with open(path, "w") as f:  # compact: one text and its ids per line
+        f.write('{"texts": [\n' + ",\n".join(json.dumps(t) for t in texts) + '\n],\n"ids": [\n')
+        f.write(",\n".join(json.dumps(tok.encode(t), separators=(",", ":")) for t in texts) + "\n]}\n")
+
+
+def model_card(ev, cfg, params, sizes):
+    rows = "\n".join(
+        f"| {s} | {r['n_items']} | {100 * r['greedy_accuracy']:.1f} | {100 * r['mean_sample_accuracy']:.1f} | {100 * r['majority16_accuracy']:.1f} |"
+        for s, r in ev["splits"].items()
+    )
+    types = " | ".join(shapes.QTYPES)
+    per = "\n".join(
+        f"| {s} | " + " | ".join(f"{100 * r['per_type'][q]['greedy_accuracy']:.0f}" for q in shapes.QTYPES) + " |"
+        for s, r in ev["splits"].items()
+    )
+    shifts = "\n".join(f"- **{s}**: {t}" for s, t in SHIFT_TEXT.items())
+    c = cfg
+    return f"""---
+license: apache-2.0
+library_name: transformers.js
+pipeline_tag: image-text-to-text
+tags: [idefics3, smolvlm, demo, test-time-rl]
+---
+
+# ttrv-demo-shapes
+
+A deliberately tiny ({params / 1e6:.2f} M parameters) vision-language model in the exact architecture and
+file layout of [HuggingFaceTB/SmolVLM-256M-Instruct](https://huggingface.co/HuggingFaceTB/SmolVLM-256M-Instruct)
+(`Idefics3ForConditionalGeneration`), trained from scratch by `tools/demo-model/build.py` on a synthetic
+"shapes" domain. It is the TTRV Playground's built-in, offline default model: trained and useful, but
+imperfect, and uncertain under distribution shift, which is where test-time RL has something to do.
+
+## Architecture
+
+- Vision: SigLIP-style ViT, {c.image_size}x{c.image_size} px, patch {c.patch_size} ({c.n_patches} patches), hidden {c.v_hidden},
+  {c.v_layers} layers, {c.v_heads} heads, MLP {c.v_intermediate} (gelu_pytorch_tanh), LayerNorm eps {c.ln_eps}.
+- Connector: pixel shuffle (scale factor {c.scale_factor}) and a linear projection: {c.image_seq_len} image tokens per image.
+- Text: Llama decoder, hidden {c.hidden}, {c.layers} layers, {c.heads} query heads / {c.kv_heads} KV heads (GQA),
+  head_dim {c.head_dim}, SwiGLU MLP {c.intermediate}, RMSNorm eps {c.rms_eps}, RoPE theta {c.rope_theta:g}, separate `lm_head`,
+  vocabulary {c.vocab_size} (byte-level BPE, SmolVLM's special tokens and chat template).
+- Files: `model.safetensors` (F32, Hub tensor names), `onnx/vision_encoder.onnx`, `onnx/embed_tokens.onnx`,
+  `onnx/decoder_model_merged.onnx` (fp32; the three sessions transformers.js opens for idefics3 / smolvlm).
+  Total {sizes / 1e6:.1f} MB. One tile per image (`do_image_splitting: false`); any image is resized to {c.image_size}x{c.image_size}.
+
+Prompt format (as SmolVLM): `<|im_start|>User:<image>{{question}}<end_of_utterance>\\nAssistant:`; the answer is
+` {{answer}}<end_of_utterance>` (one word, digit or letter).
+
+## Data and task
+
+Images: 1-4 shapes ({", ".join(shapes.SHAPES)}) in {len(shapes.COLOR_NAMES)} colours ({", ".join(shapes.COLOR_NAMES)}),
+random sizes, positions, rotations and backgrounds. Question types, balanced: `color` (colour of a named
+shape), `shape` (shape of a named colour), `count` (how many shapes), `presence` (yes/no, with hard
+negatives), `mc` (4-option multiple choice about colour or shape, answered with the option letter, the
+format TTRV used for recognition). Test splits (shipped under `public/datasets/shapes/`):
+
+{shifts}
+
+The model trained only on the clean distribution; the shifted splits are never seen in training.
+
+## How it was trained
+
+{ev["train"]["steps"]} steps of AdamW (betas 0.9/0.98, weight decay 0.01, peak LR {FULL['peak_lr']}, {FULL['warmup']} warm-up steps,
+cosine decay to 10 %), batch {FULL['batch']}, gradient clipping 1.0, cross-entropy on the completion tokens only,
+on freshly rendered clean items (item `k` of the stream is a pure function of seed and `k`). Training was
+stopped early on purpose (step count fixed in `build.py`), so that the model is useful but imperfect.
+A training-only auxiliary head (thrown away afterwards) asks each of the 16 image tokens for the colour and
+shape of the object centred in its 16x16 px cell; it gives the vision tower a dense signal early on.
+After training, `lm_head.weight` is divided by {OUTPUT_TEMPERATURE} (post-hoc temperature scaling): greedy
+answers are unchanged, but sampling at temperature 1.0 now samples the trained model at temperature
+{OUTPUT_TEMPERATURE}. Plain cross-entropy training left the model too peaked for majority voting to differ
+from single samples; the playground's test-time RL needs a model that disagrees with itself.
+CPU only (1 torch thread): about {BUILD_MINUTES} minutes for the whole build on the project's shared 2-core machines.
+
+## Evaluation (`eval.json`)
+
+Greedy = temperature 0; sample = mean accuracy of single samples at temperature 1.0; majority16 = plurality
+vote over 16 samples at temperature 1.0 (answers extracted as in the TTRV spec).
+
+| split | items | greedy % | mean sample % | majority-of-16 % |
+|---|---|---|---|---|
+{rows}
+
+Greedy accuracy per question type (%): the model is far from perfect, and some types are much weaker
+than others.
+
+| split | {types} |
+|---|{"---|" * len(shapes.QTYPES)}
+{per}
+
+## Reproduce byte for byte
+
+```
+apt-get install -y python3-torch python3-onnx python3-pil liblapack3 libopenblas0-pthread   # Debian 12
+/usr/bin/python3 tools/demo-model/build.py
+```
+
+Debian bookworm's torch 1.13 (OpenBLAS), onnx 1.12, Pillow 9.4, numpy 1.24; 1 torch thread,
+deterministic algorithms; seed {SEED}. Everything (images, tokenizer, weights, ONNX, eval, golden vectors)
+is derived from the seed; the script ends by listing SHA-256 sums of what it wrote, and `git diff` after a
+rebuild shows any difference. Floating-point results can differ on other CPUs or library builds.
+`--smoke` runs the whole pipeline on tiny settings in seconds (CI); it never touches the shipped files.
+"""
+
+
+def run(args):
+    torch.set_num_threads(1)  # 1 thread: on the shared 2-core machines 2 threads ran 2x slower
+    torch.use_deterministic_algorithms(True)
+    t0 = time.time()
+    P = SMOKE if args.smoke else FULL
+    root = args.out
+    model_dir = os.path.join(root, "public", "models", NAME)
+    ds_root = os.path.join(root, "public", "datasets", "shapes")
+    fx = os.path.join(root, "tests", "fixtures", "golden")
+    for d in (model_dir, ds_root, os.path.join(root, "public", "samples"), fx):
+        if os.path.isdir(d):
+            shutil.rmtree(d)  # a build is always complete: no stale files
+        os.makedirs(d)
+
+    tok = Tokenizer.build(domain_corpus())
+    c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"])
+    enc = data.Encoder(tok, c.image_seq_len)
+    log(f"vocab {c.vocab_size}, image token {c.image_token_id}")
+
+    tests = {s: [shapes.make_item(src, i, SEED) for i in range(P["n_test"])] for s, src in TEST_SPLITS.items()}
+    for s, items in tests.items():
+        write_split(ds_root, s, items)
+    write_dataset_index(ds_root, P["n_test"])
+    write_samples(os.path.join(root, "public", "samples"), tests)
+    log(f"datasets written ({time.time() - t0:.0f}s)")
+
+    torch.manual_seed(SEED)
+    model = VLM(c)
+    params = sum(p.numel() for p in model.parameters())
+    log(f"parameters {params}")
+    if args.trained:  # development shortcut: reuse the weights a previous identical build trained
+        model.load_state_dict(torch.load(args.trained))
+        log(f"loaded trained weights from {args.trained}")
+    else:
+        train.train(model, enc, tok.vocab["<|im_end|>"], SEED, P["steps"], P["batch"], P["peak_lr"], P["warmup"], log=log,
+                    every=max(1, P["steps"] // 20))
+    if args.save_trained:
+        torch.save(model.state_dict(), args.save_trained)
+    with torch.no_grad():
+        model.lm_head.weight.div_(OUTPUT_TEMPERATURE)
+    log(f"trained ({time.time() - t0:.0f}s)")
+
+    ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "output_temperature": OUTPUT_TEMPERATURE,
+          "train": {"steps": P["steps"], "batch": P["batch"]}, "splits": {}}
+    for s, items in tests.items():
+        ev["splits"][s] = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=P["n_samples"])
+        r = ev["splits"][s]
+        maj = r["majority%d_accuracy" % P["n_samples"]]
+        log(f"{s}: greedy {r['greedy_accuracy']:.3f} sample {r['mean_sample_accuracy']:.3f} majority {maj:.3f}")
+    if args.smoke:  # the key name is fixed in eval.json's contract
+        for r in ev["splits"].values():
+            for x in [r] + list(r["per_type"].values()):
+                x["majority16_accuracy"] = x.pop("majority%d_accuracy" % P["n_samples"])
+
+    export.write_configs(model_dir, c, tok)
+    export.write_weights(model_dir, model)
+    export.export_onnx(model_dir, model)
+    save_json(ev, os.path.join(model_dir, "eval.json"))
+    log(f"exported ({time.time() - t0:.0f}s)")
+
+    rel_model = f"public/models/{NAME}"
+    img = lambda s, i: f"public/datasets/shapes/{s}/images/{i:04d}.png"
+    g_items = [tests["clean"][0], tests["sketch"][1]]
+    golden.build(
+        model, tok, enc, g_items,
+        [(0, g_items[0]["answer"]), (0, "purple"), (1, g_items[1]["answer"]), (1, "blue yes no")],
+        [img("clean", 0), img("sketch", 1)], rel_model,
+        os.path.join(fx, "golden.json"), os.path.join(fx, "golden.safetensors"),
+    )
+    n_ref = 6 if not args.smoke else 2
+    refs = [(s, i, tests[s][i], img(s, i)) for s in TEST_SPLITS for i in range(n_ref)]
+    golden.greedy_reference(model, tok, enc, refs, rel_model, os.path.join(fx, "greedy_reference.json"))
+    write_tokenizer_reference(tok, tests, refs, os.path.join(fx, "tokenizer_reference.json"))
+
+    sizes = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(model_dir) for f in fs)
+    with open(os.path.join(model_dir, "README.md"), "w") as f:
+        f.write(model_card(ev, c, params, sizes))
+    sizes = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(model_dir) for f in fs)
+    log(f"model folder {sizes / 1e6:.2f} MB, total {time.time() - t0:.0f}s")
+    assert sizes <= 15e6, "the model folder must stay under 15 MB"
+    return ev, model_dir, fx
+
+
+def check_outputs(model_dir, fx):
+    """Structural checks (used by --smoke): layout, tensor names, ONNX I/O names."""
+    import onnx
+
+    need = ["config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json", "chat_template.json",
+            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "model.safetensors", "eval.json", "README.md",
+            "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"]
+    for n in need:
+        assert os.path.isfile(os.path.join(model_dir, n)), n
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    st = export.load_safetensors(os.path.join(model_dir, "model.safetensors"))
+    L = cfg["text_config"]["num_hidden_layers"]
+    for i in range(L):
+        for n in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]:
+            assert f"model.text_model.layers.{i}.{n}.weight" in st
+    for n in ["model.text_model.embed_tokens.weight", "model.text_model.norm.weight", "lm_head.weight",
+              "model.connector.modality_projection.proj.weight", "model.vision_model.post_layernorm.weight"]:
+        assert n in st, n
+    io = {}
+    for g in ["vision_encoder", "embed_tokens", "decoder_model_merged"]:
+        m = onnx.load(os.path.join(model_dir, "onnx", g + ".onnx"))
+        onnx.checker.check_model(m)
+        io[g] = ([i.name for i in m.graph.input], [o.name for o in m.graph.output])
+    assert io["vision_encoder"] == (["pixel_values", "pixel_attention_mask"], ["image_features"])
+    assert io["embed_tokens"] == (["input_ids"], ["inputs_embeds"])
+    kv = [f"past_key_values.{i}.{k}" for i in range(L) for k in ("key", "value")]
+    assert io["decoder_model_merged"][0] == ["inputs_embeds", "attention_mask", "position_ids"] + kv
+    assert io["decoder_model_merged"][1] == ["logits"] + [k.replace("past_key_values", "present") for k in kv]
+    ev = json.load(open(os.path.join(model_dir, "eval.json")))
+    for s in TEST_SPLITS:
+        assert {"n_items", "greedy_accuracy", "mean_sample_accuracy", "majority16_accuracy", "per_type"} <= set(ev["splits"][s])
+    gj = json.load(open(os.path.join(fx, "golden.json")))
+    gt = export.load_safetensors(os.path.join(fx, "golden.safetensors"))
+    assert len(gj["prompts"]) == 2 and len(gj["completions"]) == 4
+    n_lora = sum(1 for k in gt if k.startswith("lora."))
+    assert n_lora == 2 * 7 * L and sum(1 for k in gt if k.startswith("grad.")) == n_lora
+    assert all(np.abs(gt[k]).max() > 0 for k in gt if k.startswith("grad."))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny, seconds-long run into a temporary directory (CI)")
+    ap.add_argument("--out", default=None, help="output root (default: the repository root; a temp dir with --smoke)")
+    ap.add_argument("--save-trained", default=None, help="also save the trained weights (before temperature scaling) here")
+    ap.add_argument("--trained", default=None, help="development only: skip training, load weights saved by --save-trained")
+    args = ap.parse_args()
+    tmp = None
+    if args.out is None:
+        args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-") if args.smoke else os.path.dirname(os.path.dirname(HERE))
+    ev, model_dir, fx = run(args)
+    check_outputs(model_dir, fx)
+    for d in (model_dir, fx):
+        for r, _, fs in sorted(os.walk(d)):
+            for f in sorted(fs):
+                p = os.path.join(r, f)
+                log(f"sha256 {sha(p)[:16]}  {os.path.relpath(p, args.out)}")
+    if tmp:
+        shutil.rmtree(tmp)
+    log("smoke OK" if args.smoke else "build OK")
+
+
+if __name__ == "__main__":
+    main()

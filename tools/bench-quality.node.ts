@@ -1,0 +1,122 @@
+// The app in Node, for the benchmarks: a localhost server plays the app's origin (the shipped
+// demo model under /models/, the datasets under /datasets/, with Range requests as any static
+// host), relative URLs resolve against it as they do in a page, and the model loads through the
+// app's own loadVisionLanguageModel({ kind: 'demo' }). Shared by bench-quality and bench-speed.
+import '../tests/setup/node-webgpu';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { env } from '@huggingface/transformers';
+import type { Device } from '@jax-js/jax';
+import { defaultDevice, init } from '@jax-js/jax';
+import { initLora } from '../src/engine/lora';
+import type { TrainState } from '../src/engine/train';
+import { initTrainState } from '../src/engine/train';
+import type { TtrvConfig } from '../src/rl/config';
+import { DEMO_MODEL_ID } from '../src/session/modelSource';
+import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
+import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
+import { serveBytes } from '../tests/engine/rangeServer';
+
+/** This checkout: what the app serves is under <root>/public. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEMO_DATASET = 'shapes';
+
+export type BenchBackend = Extract<Device, 'wasm' | 'webgpu'>;
+
+/** The options both benchmarks take (for node:util's parseArgs). */
+export const BENCH_OPTIONS = {
+  /** Print only the JSON line on stdout. */
+  json: { type: 'boolean', default: false },
+  /** jax-js backend of the timed / evaluated text model. */
+  backend: { type: 'string', default: 'wasm' },
+  /** Serve <root>/public: e.g. a candidate demo model from build.py --out <root>. */
+  root: { type: 'string', default: REPO_ROOT },
+} as const;
+
+export type NodeApp = {
+  origin: string;
+  /** The demo model's folder URL (config.json, model.safetensors). */
+  modelUrl: string;
+  vlm: VisionLanguageModel;
+  /** Whether jax-js got a WebGPU device (in Node: Dawn on SwiftShader, from the chromium package). */
+  webgpu: boolean;
+  /** The URL of a dataset file, e.g. `datasetUrl('index.json')`. */
+  datasetUrl(file: string): string;
+  close(): Promise<void>;
+};
+
+/** A fresh adapter (PEFT init: B = 0, so it starts as the base model) and its optimiser state. */
+export function freshTrainState(vlm: VisionLanguageModel, config: TtrvConfig): TrainState {
+  const lora = { r: config.r, loraAlpha: config.lora_alpha, targetModules: config.target_modules };
+  return initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) });
+}
+
+/** Every file under `<root>/<folder>`, keyed by its URL path. */
+function filesUnder(root: string, folder: string): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const entry of readdirSync(path.join(root, folder), {
+    recursive: true,
+    withFileTypes: true,
+  })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files[`/${path.relative(root, file).split(path.sep).join('/')}`] = readFileSync(file);
+  }
+  return files;
+}
+
+/** Relative URLs resolve against `origin`, as fetch does in a page served from it. */
+function fetchFromOrigin(origin: string, network: typeof fetch): typeof fetch {
+  return ((input: RequestInfo | URL, init?: RequestInit) =>
+    network(typeof input === 'string' ? new URL(input, origin) : input, init)) as typeof fetch;
+}
+
+/**
+ * Starts jax-js on `backend` (WebGPU is started too, for GPU memory counts), serves the demo
+ * model and datasets from `<root>/public` (another root: e.g. a candidate model written by
+ * tools/demo-model/build.py --out <root>), and loads the demo model as the app does.
+ */
+export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Promise<NodeApp> {
+  const publicDir = path.join(root, 'public');
+  const devices = await init('wasm', 'webgpu');
+  if (!devices.includes(backend)) throw new Error(`jax-js backend ${backend} is not available`);
+  defaultDevice(backend);
+  const server = await serveBytes({
+    ...filesUnder(publicDir, `models/${DEMO_MODEL_ID}`),
+    ...filesUnder(publicDir, `datasets/${DEMO_DATASET}`),
+  });
+  globalThis.fetch = fetchFromOrigin(server.url, globalThis.fetch.bind(globalThis));
+  // transformers.js in Node reads non-URL paths from the file system; a page fetches them, so
+  // the demo model's /models/ path goes through fetch. In Node it hands ONNX files to
+  // onnxruntime-node as cached file paths: a fresh cache per run, never a stale model.
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-'));
+  env.useFS = false;
+  env.useFSCache = true;
+  env.cacheDir = cacheDir;
+  const vlm = await loadVisionLanguageModel(
+    { kind: 'demo' },
+    {
+      origin: server.url,
+      device: backend,
+      // onnxruntime-node (transformers.js in Node) has no Wasm provider: its CPU provider is the
+      // Node counterpart of the page's Wasm one.
+      visionDevice: 'cpu' as 'wasm',
+      shaderF16: false,
+      onProgress: () => {},
+    },
+  );
+  env.useFS = true; // the transformers.js baseline (bench-engine.transformers.ts) reads files
+  return {
+    origin: server.url,
+    modelUrl: `${server.url}/models/${DEMO_MODEL_ID}`,
+    vlm,
+    webgpu: devices.includes('webgpu'),
+    datasetUrl: (file) => `${server.url}/datasets/${DEMO_DATASET}/${file}`,
+    async close() {
+      await server.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+}

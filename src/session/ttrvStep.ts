@@ -1,0 +1,177 @@
+// One TTRV step, spec §1: vote (sample num_votes completions per prompt), extract answers, reward
+// the first num_generations by agreement, GRPO advantages, and one LoRA update. Prompts share
+// nothing but the adapter, so single-example and dataset mode are the same code with 1 or N
+// prompts.
+import type { Adapter } from '../engine/model';
+import { sample } from '../engine/sampling';
+import type { TrainState } from '../engine/train';
+import { grpoStep } from '../engine/train';
+import { computeAdvantages } from '../rl/advantages';
+import { extractAnswer } from '../rl/answers';
+import type { TtrvConfig } from '../rl/config';
+import type { StepMetrics } from '../rl/metrics';
+import { completionMetrics, voteMetrics } from '../rl/metrics';
+import { computeRewards, countVotes } from '../rl/rewards';
+import { learningRateAt } from '../rl/schedule';
+import type { PreparedPrompt, VisionLanguageModel } from './visionLanguageModel';
+import { decodeCompletion } from './visionLanguageModel';
+
+/** Rows per jit(valueAndGrad) call: bounds activation memory whatever num_generations is. */
+const TRAIN_MICROBATCH = 8;
+
+export type Votes = {
+  answers: string[];
+  tokens: number[][];
+  /** Per-token log-probs under the sampling policy (logp_old when num_iterations > 1). */
+  logprobs: number[][];
+  /** Whether each completion ended with an end-of-sequence token (else it was cut). */
+  terminated: boolean[];
+};
+
+export type AnswerShare = { answer: string; count: number };
+
+export type AnswerSummary = {
+  greedy: string;
+  greedyText: string;
+  distribution: AnswerShare[];
+  votes: number;
+};
+
+/** A distinct seed for every (run seed, step, prompt), so runs are reproducible. */
+export function stepSeed(seed: number, step: number, prompt: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ prompt) >>> 0;
+}
+
+export function answerDistribution(answers: readonly string[]): AnswerShare[] {
+  return [...countVotes(answers)]
+    .map(([answer, count]) => ({ answer, count }))
+    .sort((a, b) => b.count - a.count || a.answer.localeCompare(b.answer));
+}
+
+export async function vote(
+  vlm: VisionLanguageModel,
+  adapter: Adapter | null,
+  prompt: PreparedPrompt,
+  config: TtrvConfig,
+  seed: number,
+): Promise<Votes> {
+  const samples = await sample(vlm.text, adapter, prompt.embeds, {
+    numRows: config.num_votes,
+    maxNewTokens: config.max_completion_length,
+    temperature: config.temperature,
+    topK: config.top_k,
+    topP: config.top_p,
+    seed,
+  });
+  const eos = new Set(vlm.text.config.eosTokenIds);
+  return {
+    answers: samples.tokens.map((t) => extractAnswer(decodeCompletion(vlm, t), prompt.question)),
+    tokens: samples.tokens,
+    logprobs: samples.logprobs,
+    terminated: samples.tokens.map((t) => t.length > 0 && eos.has(t.at(-1) as number)),
+  };
+}
+
+/** Greedy answer and the distribution of num_votes sampled answers, for base or adapted. */
+export async function summarizeAnswers(
+  vlm: VisionLanguageModel,
+  adapter: Adapter | null,
+  prompt: PreparedPrompt,
+  config: TtrvConfig,
+): Promise<AnswerSummary> {
+  const greedy = await sample(vlm.text, adapter, prompt.embeds, {
+    numRows: 1,
+    maxNewTokens: config.max_completion_length,
+    temperature: 0,
+    seed: 0,
+  });
+  const greedyText = decodeCompletion(vlm, greedy.tokens[0] ?? []);
+  const sampled = await vote(vlm, adapter, prompt, config, stepSeed(config.seed, -1, 0));
+  return {
+    greedy: extractAnswer(greedyText, prompt.question),
+    greedyText,
+    distribution: answerDistribution(sampled.answers),
+    votes: sampled.answers.length,
+  };
+}
+
+export type StepOutcome = {
+  state: TrainState;
+  metrics: StepMetrics;
+  /** Every vote's answer, per prompt. */
+  votes: string[][];
+  /** Why the update was skipped (non-finite loss or gradient), or null. */
+  skipped: string | null;
+};
+
+export async function ttrvStep(
+  vlm: VisionLanguageModel,
+  state: TrainState,
+  prompts: PreparedPrompt[],
+  config: TtrvConfig,
+  /** 0-based TTRV step (an optimiser step per iteration may happen several times within one). */
+  step: number,
+): Promise<StepOutcome> {
+  const started = performance.now();
+  const voted: Votes[] = [];
+  for (const [i, prompt] of prompts.entries()) {
+    voted.push(await vote(vlm, state.adapter, prompt, config, stepSeed(config.seed, step, i)));
+  }
+  const voteMs = performance.now() - started;
+
+  const rewards = voted.map((v) => computeRewards(v.answers, config));
+  const advantages = computeAdvantages(rewards, config.baseline, config.scale_rewards);
+  const trained = voted.map((v) => ({
+    tokens: v.tokens.slice(0, config.num_generations),
+    logprobs: v.logprobs.slice(0, config.num_generations),
+    terminated: v.terminated.slice(0, config.num_generations),
+  }));
+  // With one update per batch logp_old is the current policy's (ratio 1); with more, the
+  // sampling policy's, so the clip acts (spec §1.6).
+  const reuse = config.num_iterations > 1;
+  const groups = prompts.map((prompt, i) => ({
+    promptEmbeds: prompt.embeds,
+    completions: (trained[i]?.tokens ?? []).map((tokens, j) => ({
+      tokens,
+      advantage: advantages[i]?.[j] ?? 0,
+      oldLogprobs: reuse ? trained[i]?.logprobs[j] : undefined,
+    })),
+  }));
+  const learningRate = learningRateAt(step, config);
+  const trainStarted = performance.now();
+  const update = (from: TrainState) =>
+    grpoStep(vlm.text, from, groups, {
+      lossType: config.loss_type,
+      learningRate,
+      maxGradNorm: config.max_grad_norm,
+      microBatchSize: TRAIN_MICROBATCH,
+      epsilon: config.epsilon,
+      beta: config.beta,
+      entropyCoef: config.entropy_coef,
+      temperature: config.temperature,
+      adamw: { weightDecay: config.weight_decay },
+    });
+  let result = await update(state);
+  for (let k = 1; k < config.num_iterations && !result.skipped; k++) {
+    result = await update(result.state);
+  }
+  const trainMs = performance.now() - trainStarted;
+  const lengths = trained.flatMap((t) =>
+    t.tokens.map((tokens, j) => ({ tokens: tokens.length, terminated: t.terminated[j] ?? false })),
+  );
+  const metrics: StepMetrics = {
+    step: step + 1,
+    learning_rate: learningRate,
+    ...voteMetrics(voted.map((v, i) => ({ votes: v.answers, rewards: rewards[i] ?? [] }))),
+    loss: result.metrics.loss,
+    kl: config.beta > 0 ? result.metrics.kl : null,
+    entropy: result.metrics.entropy,
+    grad_norm: result.metrics.gradNorm,
+    ...completionMetrics(lengths),
+    'clip_ratio/region_mean': result.metrics.clipFraction,
+    vote_ms: voteMs,
+    train_ms: trainMs,
+    step_time: (performance.now() - started) / 1000,
+  };
+  return { state: result.state, metrics, votes: voted.map((v) => v.answers), skipped: result.skipped };
+}

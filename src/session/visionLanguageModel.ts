@@ -1,0 +1,108 @@
+// The model as the playground uses it: transformers.js' processor (chat template, tokenizer,
+// image preprocessing) and the frozen ONNX vision encoder, beside our trainable jax-js text model.
+// The vision encoder's features are constants for the gradient: they are computed once per image.
+import type { Device } from '@jax-js/jax';
+import { numpy as np } from '@jax-js/jax';
+import type { Processor, RawImage } from '@huggingface/transformers';
+import { AutoProcessor, PreTrainedModel } from '@huggingface/transformers';
+import { embedPrompt } from '../engine/inputs';
+import type { TextModel } from '../engine/model';
+import { httpRangeReader, loadTextModel } from '../engine/weights';
+import { resumableReader } from '../net/resumableReader';
+import type { ModelChoice } from './modelSource';
+import { resolveModel } from './modelSource';
+
+export type LoadProgress = { file: string; loaded: number; total: number };
+
+export type VisionLanguageModel = {
+  id: string;
+  label: string;
+  processor: Processor;
+  vision: PreTrainedModel;
+  text: TextModel;
+};
+
+export type PreparedPrompt = {
+  question: string;
+  inputIds: number[];
+  /** [1, T, D] prompt embeddings with the image features spliced in; owned by the prompt. */
+  embeds: np.Array;
+};
+
+type LoadOptions = {
+  origin: string;
+  /** jax-js device for the text model. */
+  device: Device;
+  /** onnxruntime-web execution provider for the vision encoder. */
+  visionDevice: 'webgpu' | 'wasm';
+  shaderF16: boolean;
+  onProgress: (progress: LoadProgress) => void;
+};
+
+type TransformersProgress = { status: string; file?: string; loaded?: number; total?: number };
+
+export async function loadVisionLanguageModel(
+  choice: ModelChoice,
+  opts: LoadOptions,
+): Promise<VisionLanguageModel> {
+  const source = resolveModel(choice, opts.origin);
+  const progress_callback = (info: TransformersProgress) => {
+    if (info.status === 'progress' && info.file) {
+      opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+    }
+  };
+  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`);
+  if (!configResponse.ok) {
+    throw new Error(`Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`);
+  }
+  let hubConfig: Record<string, unknown>;
+  try {
+    hubConfig = (await configResponse.json()) as Record<string, unknown>;
+  } catch {
+    // A static server's fallback page (HTML) where the folder should be.
+    throw new Error(`${source.label} has no readable config.json at ${source.baseUrl}/.`);
+  }
+  const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
+  // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
+  // embedding graphs are never downloaded. The demo model ships fp32 only.
+  const vision = await PreTrainedModel.from_pretrained(source.id, {
+    model_file_name: 'vision_encoder',
+    dtype: choice.kind !== 'demo' && opts.shaderF16 ? 'fp16' : 'fp32',
+    device: opts.visionDevice,
+    progress_callback,
+  });
+  const weightsUrl = `${source.baseUrl}/model.safetensors`;
+  const read = await resumableReader(
+    weightsUrl,
+    httpRangeReader(weightsUrl, source.fetchFn),
+    (loaded) => opts.onProgress({ file: 'model.safetensors (text model)', loaded, total: 0 }),
+  );
+  const text = await loadTextModel(hubConfig, read, { device: opts.device });
+  return { id: source.id, label: source.label, processor, vision, text };
+}
+
+/** Token ids and embeddings of the chat prompt for one image and question. */
+export async function preparePrompt(
+  vlm: VisionLanguageModel,
+  image: RawImage,
+  question: string,
+): Promise<PreparedPrompt> {
+  const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }];
+  const text = vlm.processor.apply_chat_template(messages, { add_generation_prompt: true });
+  const inputs = await vlm.processor(text, [image], { do_image_splitting: false });
+  const { image_features } = await vlm.vision({
+    pixel_values: inputs.pixel_values,
+    pixel_attention_mask: inputs.pixel_attention_mask,
+  });
+  const inputIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+  const [, count, width] = image_features.dims as number[];
+  const features = np
+    .array(image_features.data as Float32Array, { device: vlm.text.weights.embed.device })
+    .reshape([count as number, width as number]);
+  const embeds = embedPrompt(vlm.text.weights.embed, inputIds, vlm.text.config.imageTokenId, features);
+  return { question, inputIds, embeds };
+}
+
+export function decodeCompletion(vlm: VisionLanguageModel, tokens: number[]): string {
+  return vlm.processor.tokenizer?.decode(tokens, { skip_special_tokens: true }) ?? '';
+}

@@ -1,34 +1,439 @@
 // The one worker that owns the GPU: all heavy work runs here, behind a typed comlink API.
-import { type Device, init } from '@jax-js/jax';
+// It holds the model, the image, the prepared prompt and the adapter; the page holds only what it
+// shows. After every good step the adapter is copied to CPU memory, so a lost GPU never loses it.
+
+import { type Device, defaultDevice, getWebGPUDevice, init, tree } from '@jax-js/jax';
+import { env, RawImage } from '@huggingface/transformers';
 import * as Comlink from 'comlink';
+import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import type { LoraConfig } from '../src/engine/lora';
+import { exportLoraTensors, importLoraTensors, initLora } from '../src/engine/lora';
+import { disposeModel } from '../src/engine/model';
+import { seededRandom } from '../src/engine/sampling';
+import type { TrainState } from '../src/engine/train';
+import { initTrainState } from '../src/engine/train';
+import { AdapterError } from '../src/formats/peftAdapter';
+import type { Float32Tensor } from '../src/formats/safetensors';
 import { type AdapterFacts, describeAdapter } from '../src/gpu/adapterInfo';
 import { type GradientCheckResult, runGradientCheck } from '../src/gpu/gradientCheck';
+import { prepareImage } from '../src/image/prepareImage';
+import { MAX_QUESTION_LENGTH } from '../src/limits';
+import type { TtrvConfig } from '../src/rl/config';
+import { validateTtrvConfig } from '../src/rl/config';
+import { type Accuracy, parseItems, scoreAnswers } from '../src/rl/datasetItems';
+import { adaptationBatches, type DatasetSchedule } from '../src/rl/datasetSchedule';
+import type { StepMetrics } from '../src/rl/metrics';
+import { exportAdapterZip, readAdapterZip } from '../src/session/adapterFiles';
+import { adaptOnDataset, greedyAnswers } from '../src/session/datasetMode';
+import type { ModelChoice } from '../src/session/modelSource';
+import type { AnswerShare, AnswerSummary } from '../src/session/ttrvStep';
+import { answerDistribution, summarizeAnswers, ttrvStep } from '../src/session/ttrvStep';
+import type {
+  LoadProgress,
+  PreparedPrompt,
+  VisionLanguageModel,
+} from '../src/session/visionLanguageModel';
+import { loadVisionLanguageModel, preparePrompt } from '../src/session/visionLanguageModel';
+
+// onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline).
+if (env.backends.onnx.wasm) {
+  env.backends.onnx.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortFactoryUrl };
+}
 
 export type GpuReport =
   | { ok: true; adapter: AdapterFacts; devices: Device[]; gradientCheck: GradientCheckResult }
   | { ok: false; reason: string };
 
-async function probeGpu(): Promise<GpuReport> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    return { ok: false, reason: 'navigator.gpu is missing in the worker' };
+export type ModelInfo = {
+  id: string;
+  label: string;
+  layers: number;
+  hiddenSize: number;
+  vocabSize: number;
+  device: Device;
+};
+
+export type ImageInfo = {
+  preview: Blob;
+  width: number;
+  height: number;
+  originalWidth: number;
+  originalHeight: number;
+};
+
+export type StepReport = {
+  metrics: StepMetrics;
+  distribution: AnswerShare[];
+  skipped: string | null;
+};
+
+export type LoraSettings = Pick<TtrvConfig, 'r' | 'lora_alpha' | 'target_modules'>;
+
+export type DatasetProgress = {
+  phase: 'preparing' | 'evaluating base' | 'adapting' | 'evaluating adapted';
+  done: number;
+  total: number;
+  metrics?: StepMetrics;
+};
+
+export type DatasetReport = {
+  split: string;
+  itemsAdapted: number;
+  itemsEvaluated: number;
+  base: Accuracy;
+  adapted: Accuracy;
+};
+
+type Session = {
+  vlm: VisionLanguageModel | null;
+  image: RawImage | null;
+  prompt: PreparedPrompt | null;
+  train: TrainState | null;
+  /** The last adapter that came out of a good step (or an import), on the CPU; null: untrained. */
+  savedAdapter: { lora: LoraConfig; tensors: Float32Tensor[] } | null;
+  steps: number;
+  gpu: { facts: AdapterFacts; lost: string | null } | null;
+};
+
+const session: Session = {
+  vlm: null,
+  image: null,
+  prompt: null,
+  train: null,
+  savedAdapter: null,
+  steps: 0,
+  gpu: null,
+};
+
+function loraConfigOf(config: LoraSettings): LoraConfig {
+  return { r: config.r, loraAlpha: config.lora_alpha, targetModules: [...config.target_modules] };
+}
+
+function sameLora(a: LoraConfig, b: LoraConfig): boolean {
+  return (
+    a.r === b.r &&
+    a.loraAlpha === b.loraAlpha &&
+    a.targetModules.join() === b.targetModules.join()
+  );
+}
+
+function loadedModel(): VisionLanguageModel {
+  if (!session.vlm) throw new Error('No model is loaded yet: pick one and wait for it to load.');
+  return session.vlm;
+}
+
+/** The model, for work on the GPU. */
+function requireModel(): VisionLanguageModel {
+  if (session.gpu?.lost) {
+    throw new Error(
+      `The GPU was lost (${session.gpu.lost}). Your adapter is safe: export it, then reload the page.`,
+    );
   }
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return { ok: false, reason: 'the browser offered no WebGPU adapter' };
-  const devices = await init('webgpu', 'wasm');
-  if (!devices.includes('webgpu')) {
-    return { ok: false, reason: 'jax-js could not start its WebGPU backend' };
+  return loadedModel();
+}
+
+function dropPrompt(): void {
+  session.prompt?.embeds.dispose();
+  session.prompt = null;
+}
+
+function dropAdapter(): void {
+  if (session.train) tree.dispose([session.train.adapter.params, session.train.moments]);
+  session.train = null;
+  session.savedAdapter = null;
+  session.steps = 0;
+}
+
+function checkQuestion(question: string): string {
+  const trimmed = question.trim();
+  if (!trimmed) throw new Error('The question is empty: type a question about the image.');
+  if (trimmed.length > MAX_QUESTION_LENGTH) {
+    throw new Error(
+      `The question is ${trimmed.length.toLocaleString()} characters long; keep it under ${MAX_QUESTION_LENGTH.toLocaleString()}.`,
+    );
   }
-  const gradientCheck = await runGradientCheck('webgpu');
-  return { ok: true, adapter: describeAdapter(adapter), devices, gradientCheck };
+  return trimmed;
+}
+
+async function promptFor(question: string): Promise<PreparedPrompt> {
+  const vlm = requireModel();
+  const text = checkQuestion(question);
+  if (!session.image) throw new Error('No image yet: choose, drop or paste one first.');
+  if (session.prompt?.question === text) return session.prompt;
+  dropPrompt();
+  session.prompt = await preparePrompt(vlm, session.image, text);
+  return session.prompt;
+}
+
+/** The training state for these LoRA settings: kept while they match, else a fresh adapter. */
+function trainStateFor(config: TtrvConfig): TrainState {
+  const vlm = requireModel();
+  const lora = loraConfigOf(config);
+  if (session.train && sameLora(session.train.adapter.config, lora)) return session.train;
+  if (session.savedAdapter) {
+    throw new Error(
+      'r, lora_alpha or target_modules changed after training started: press Reset to start a new adapter with them.',
+    );
+  }
+  dropAdapter();
+  session.train = initTrainState({
+    config: lora,
+    params: initLora(vlm.text.config, lora, config.seed),
+  });
+  return session.train;
+}
+
+/**
+ * After a failed step the live adapter may be half-consumed: rebuild it from the CPU copy of the
+ * last good step (the optimiser's moments restart), or start over if there is none.
+ */
+function restoreSavedAdapter(vlm: VisionLanguageModel): void {
+  const saved = session.savedAdapter;
+  session.train = null; // its arrays may already be released: never dispose them twice
+  if (!saved) {
+    session.steps = 0;
+    return;
+  }
+  const tensors = new Map(saved.tensors.map((t) => [t.name, t.data]));
+  session.train = initTrainState({
+    config: saved.lora,
+    params: importLoraTensors(vlm.text.config, saved.lora, tensors),
+  });
+}
+
+function checkConfig(config: TtrvConfig): void {
+  const issues = validateTtrvConfig(config);
+  if (issues.length > 0) throw new Error(`Settings: ${issues.map((i) => i.message).join('; ')}`);
+}
+
+/** Runs GPU work and turns a lost device or an out-of-memory error into a clear message. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  const device = session.gpu ? getWebGPUDevice() : null;
+  device?.pushErrorScope('out-of-memory');
+  const outcome = await work().then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const oom = await device?.popErrorScope();
+  if (oom) {
+    // Whatever ran under this error is garbage: never show it.
+    throw new Error(
+      `The GPU ran out of memory (${oom.message}). Try fewer num_votes, a shorter max_completion_length or a smaller model; your adapter from the last good step is kept.`,
+    );
+  }
+  if (!outcome.ok) throw outcome.error;
+  if (session.gpu?.lost) throw new Error(`The GPU was lost (${session.gpu.lost}).`);
+  return outcome.value;
 }
 
 const api = {
-  probeGpu: async (): Promise<GpuReport> => {
+  async probeGpu(): Promise<GpuReport> {
     try {
-      return await probeGpu();
+      if (!('gpu' in navigator) || !navigator.gpu) {
+        return { ok: false, reason: 'navigator.gpu is missing in the worker' };
+      }
+      const adapter = await navigator.gpu.requestAdapter();
+      if (!adapter) return { ok: false, reason: 'the browser offered no WebGPU adapter' };
+      const devices = await init('webgpu', 'wasm');
+      if (!devices.includes('webgpu')) {
+        return { ok: false, reason: 'jax-js could not start its WebGPU backend' };
+      }
+      defaultDevice('webgpu');
+      const facts = describeAdapter(adapter);
+      session.gpu = { facts, lost: null };
+      const gpuDevice = getWebGPUDevice();
+      gpuDevice.lost.then((info) => {
+        if (session.gpu) session.gpu.lost = info.message || info.reason;
+      });
+      // A handle for the browser's devtools (and the e2e device-loss test): the engine's device.
+      Object.assign(self, { ttrvDiagnostics: { gpuDevice } });
+      const gradientCheck = await runGradientCheck('webgpu');
+      return { ok: true, adapter: facts, devices, gradientCheck };
     } catch (error) {
       return { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
+  },
+
+  async loadModel(
+    choice: ModelChoice,
+    onProgress: (progress: LoadProgress) => void,
+  ): Promise<ModelInfo> {
+    if (!session.gpu) await init('wasm');
+    const device: Device = session.gpu ? 'webgpu' : 'wasm';
+    const vlm = await loadVisionLanguageModel(choice, {
+      origin: self.location.origin,
+      device,
+      visionDevice: session.gpu ? 'webgpu' : 'wasm',
+      shaderF16: session.gpu?.facts.shaderF16 ?? false,
+      onProgress,
+    });
+    dropPrompt();
+    dropAdapter();
+    if (session.vlm) disposeModel(session.vlm.text);
+    session.vlm = vlm;
+    const c = vlm.text.config;
+    return {
+      id: vlm.id,
+      label: vlm.label,
+      layers: c.numLayers,
+      hiddenSize: c.hiddenSize,
+      vocabSize: c.vocabSize,
+      device,
+    };
+  },
+
+  async setImage(file: Blob): Promise<ImageInfo> {
+    const prepared = await prepareImage(file);
+    const canvas = new OffscreenCanvas(prepared.width, prepared.height);
+    canvas.getContext('2d')?.drawImage(prepared.bitmap, 0, 0);
+    prepared.bitmap.close();
+    session.image = RawImage.fromCanvas(canvas);
+    dropPrompt();
+    const { preview, width, height, originalWidth, originalHeight } = prepared;
+    return { preview, width, height, originalWidth, originalHeight };
+  },
+
+  /** Greedy answer and sampled distribution, with the adapter off and on. */
+  async compare(
+    question: string,
+    config: TtrvConfig,
+  ): Promise<{ base: AnswerSummary; adapted: AnswerSummary | null }> {
+    checkConfig(config);
+    return guarded(async () => {
+      const vlm = requireModel();
+      const prompt = await promptFor(question);
+      const base = await summarizeAnswers(vlm, null, prompt, config);
+      const adapted =
+        session.train && session.savedAdapter
+          ? await summarizeAnswers(vlm, session.train.adapter, prompt, config)
+          : null;
+      return { base, adapted };
+    });
+  },
+
+  async step(question: string, config: TtrvConfig): Promise<StepReport> {
+    checkConfig(config);
+    return guarded(async () => {
+      const vlm = requireModel();
+      const prompt = await promptFor(question);
+      const state = trainStateFor(config);
+      const outcome = await ttrvStep(vlm, state, [prompt], config, session.steps).catch(
+        (error: unknown) => {
+          restoreSavedAdapter(vlm);
+          throw error;
+        },
+      );
+      session.train = outcome.state;
+      session.steps += 1;
+      if (!outcome.skipped) {
+        session.savedAdapter = {
+          lora: outcome.state.adapter.config,
+          tensors: await exportLoraTensors(outcome.state.adapter.params),
+        };
+      }
+      return {
+        metrics: outcome.metrics,
+        distribution: answerDistribution(outcome.votes[0] ?? []),
+        skipped: outcome.skipped,
+      };
+    });
+  },
+
+  /**
+   * Dataset mode (spec §3): adapt a fresh adapter on a random unlabeled subset of a split, then
+   * greedy accuracy on the whole split before and after. Labels only score; they never reward.
+   * The adapter it trains becomes the session's adapter (export it like any other).
+   */
+  async runDataset(
+    itemsUrl: string,
+    config: TtrvConfig,
+    schedule: DatasetSchedule,
+    onProgress: (progress: DatasetProgress) => void,
+  ): Promise<DatasetReport> {
+    checkConfig(config);
+    const vlm = requireModel();
+    const response = await fetch(itemsUrl);
+    if (!response.ok) throw new Error(`Could not read ${itemsUrl} (HTTP ${response.status}).`);
+    const items = parseItems(await response.text(), response.url || itemsUrl);
+    const prompts: PreparedPrompt[] = [];
+    try {
+      for (const [i, item] of items.entries()) {
+        const image = await RawImage.fromURL(item.image);
+        prompts.push(await preparePrompt(vlm, image, item.question));
+        onProgress({ phase: 'preparing', done: i + 1, total: items.length });
+      }
+      return await guarded(async () => {
+        const greedyLength = config.max_completion_length;
+        const base = scoreAnswers(items, await greedyAnswers(vlm, null, prompts, greedyLength));
+        onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
+        const lora = loraConfigOf(config);
+        const batches = adaptationBatches(items.length, schedule, seededRandom(config.seed));
+        let step = 0;
+        // The session's adapter is replaced only once the new one is trained: a failed run
+        // leaves the user's adapter as it was.
+        const trained = await adaptOnDataset(
+          vlm,
+          initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) }),
+          prompts,
+          batches,
+          config,
+          (metrics) => onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
+        );
+        dropAdapter();
+        session.train = trained;
+        session.savedAdapter = { lora, tensors: await exportLoraTensors(trained.adapter.params) };
+        const answers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);
+        const adapted = scoreAnswers(items, answers);
+        onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
+        return {
+          split: itemsUrl,
+          itemsAdapted: new Set(batches.flat()).size,
+          itemsEvaluated: items.length,
+          base,
+          adapted,
+        };
+      });
+    } finally {
+      for (const prompt of prompts) prompt.embeds.dispose();
+    }
+  },
+
+  async resetAdapter(): Promise<void> {
+    dropAdapter();
+  },
+
+  async exportAdapter(): Promise<Uint8Array> {
+    // From the CPU copy: works after the GPU is gone.
+    const vlm = loadedModel();
+    if (!session.savedAdapter) {
+      throw new Error('There is no adapter to export yet: run at least one step first.');
+    }
+    const { lora, tensors } = session.savedAdapter;
+    const zip = exportAdapterZip(vlm.id, lora, tensors);
+    return Comlink.transfer(zip, [zip.buffer as ArrayBuffer]);
+  },
+
+  async importAdapter(bytes: Uint8Array): Promise<LoraSettings> {
+    const vlm = requireModel();
+    let read: ReturnType<typeof readAdapterZip>;
+    try {
+      read = readAdapterZip(bytes, vlm.text.config);
+    } catch (error) {
+      if (error instanceof AdapterError) {
+        throw new Error(`This adapter does not fit ${vlm.label}: ${error.message}`);
+      }
+      throw error;
+    }
+    const params = importLoraTensors(vlm.text.config, read.lora, read.tensors);
+    dropAdapter();
+    session.train = initTrainState({ config: read.lora, params });
+    session.savedAdapter = { lora: read.lora, tensors: await exportLoraTensors(params) };
+    return {
+      r: read.lora.r,
+      lora_alpha: read.lora.loraAlpha,
+      target_modules: read.lora.targetModules as LoraSettings['target_modules'],
+    };
   },
 };
 

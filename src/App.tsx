@@ -1,21 +1,91 @@
 import { useEffect } from 'react';
+import { ComparePanel } from './components/ComparePanel';
+import { MetricsCharts } from './components/charts/MetricsCharts';
+import { DatasetPanel } from './components/DatasetPanel';
+import { ErrorBanner } from './components/ErrorBanner';
+import { ExportPanel } from './components/ExportPanel';
+import { ImageInput } from './components/ImageInput';
+import { ModelPicker } from './components/ModelPicker';
+import { QuestionInput } from './components/QuestionInput';
+import { RunControls } from './components/RunControls';
+import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
+import { MAX_QUESTION_LENGTH } from './limits';
 import { usePlayground } from './store';
 
 export function App() {
-  const gpu = usePlayground((s) => s.gpu);
-  const checkGpu = usePlayground((s) => s.checkGpu);
+  const s = usePlayground();
+  const { start } = s;
   useEffect(() => {
-    void checkGpu();
-  }, [checkGpu]);
+    void start();
+  }, [start]);
+  const ready = s.model.state === 'ready';
+  const running = s.run.status === 'running' || s.run.status === 'pausing';
   return (
     <div className="app">
       <header className="app-header">
-        <h1>TTRV Playground</h1>
-        <p>Test-time reinforcement learning for vision-language models, in your browser.</p>
+        <div>
+          <h1>TTRV Playground</h1>
+          <p>Test-time reinforcement learning for vision-language models, in your browser.</p>
+        </div>
+        <ModelPicker model={s.model} onLoad={s.loadModel} />
       </header>
-      <main className="app-main" />
-      <StatusBar gpu={gpu} />
+      <ErrorBanner message={s.error} onDismiss={s.dismissError} />
+      <main className="app-main">
+        <div className="column inputs">
+          <ImageInput
+            previewUrl={s.image?.url ?? null}
+            caption={s.image?.caption ?? null}
+            samples={s.samples}
+            busy={running}
+            onFile={s.setImageFile}
+            onSample={s.pickSample}
+          />
+          <QuestionInput
+            question={s.question}
+            disabled={running}
+            maxLength={MAX_QUESTION_LENGTH}
+            onChange={s.setQuestion}
+          />
+          <SettingsPanel
+            config={s.config}
+            issues={s.configIssues}
+            disabled={running}
+            onChange={s.updateConfig}
+          />
+        </div>
+        <div className="column results">
+          <RunControls
+            run={s.run}
+            maxSteps={s.config.max_steps}
+            ready={ready}
+            onStart={s.startRun}
+            onPause={s.pauseRun}
+            onStep={s.stepOnce}
+            onReset={s.resetAdapter}
+          />
+          <ComparePanel
+            comparison={s.comparison}
+            ready={ready && !running}
+            onRefresh={s.refreshComparison}
+          />
+          <MetricsCharts history={s.run.history} distributions={s.run.distributions} />
+          <DatasetPanel
+            splits={s.datasets}
+            run={s.datasetRun}
+            ready={ready && !running}
+            onRun={s.runDataset}
+          />
+          <ExportPanel
+            hasSteps={s.run.history.length > 0}
+            ready={ready && !running}
+            onExportAdapter={s.exportAdapter}
+            onImportAdapter={s.importAdapter}
+            onExportMetrics={s.exportMetrics}
+          />
+        </div>
+      </main>
+      <StatusBar gpu={s.gpu} />
     </div>
   );
 }

@@ -1,0 +1,165 @@
+import type { ReactNode } from 'react';
+import type { ConfigIssue, TtrvConfig } from '../rl/config';
+import { LORA_TARGET_MODULES } from '../rl/config';
+
+type Props = {
+  config: TtrvConfig;
+  issues: ConfigIssue[];
+  disabled: boolean;
+  onChange: (patch: Partial<TtrvConfig>) => void;
+};
+
+type NumberField = {
+  [K in keyof TtrvConfig]: TtrvConfig[K] extends number | null ? K : never;
+}[keyof TtrvConfig];
+
+function Field({
+  name,
+  issues,
+  children,
+  hint,
+}: {
+  name: keyof TtrvConfig;
+  issues: ConfigIssue[];
+  children: ReactNode;
+  hint?: ReactNode;
+}) {
+  const problems = issues.filter((issue) => issue.field === name);
+  return (
+    <div className={`field${problems.length ? ' field-invalid' : ''}`}>
+      {/* biome-ignore lint/a11y/noLabelWithoutControl: the control comes in as children, inside the label */}
+      <label>
+        <code>{name}</code>
+        {children}
+      </label>
+      {hint && <p className="hint">{hint}</p>}
+      {problems.map((problem) => (
+        <p key={problem.message} className="field-error" role="alert">
+          {problem.message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+/** Every run setting under its TRL / PEFT name, with the checks of validateTtrvConfig inline. */
+export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
+  const number = (name: NumberField, step: number, nullable = false, hint?: ReactNode) => (
+    <Field name={name} issues={issues} hint={hint}>
+      <input
+        type="number"
+        step={step}
+        value={config[name] ?? ''}
+        placeholder={nullable ? 'off' : undefined}
+        disabled={disabled}
+        data-testid={`setting-${name}`}
+        onChange={(event) => {
+          const text = event.currentTarget.value;
+          onChange({ [name]: text === '' && nullable ? null : Number(text) });
+        }}
+      />
+    </Field>
+  );
+  const choice = <K extends 'reward' | 'baseline' | 'scale_rewards' | 'loss_type'>(
+    name: K,
+    options: readonly TtrvConfig[K][],
+    hint?: ReactNode,
+  ) => (
+    <Field name={name} issues={issues} hint={hint}>
+      <select
+        value={config[name]}
+        disabled={disabled}
+        data-testid={`setting-${name}`}
+        onChange={(event) => onChange({ [name]: event.currentTarget.value } as Partial<TtrvConfig>)}
+      >
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+
+  return (
+    <section className="panel settings-panel" data-testid="settings">
+      <h2>Settings</h2>
+      <details open>
+        <summary>Voting and reward</summary>
+        <div className="field-grid">
+          {number('num_votes', 1)}
+          {number('num_generations', 1)}
+          {number('temperature', 0.1)}
+          {number('top_p', 0.05)}
+          {number('top_k', 1, true)}
+          {number('max_completion_length', 1)}
+          {choice(
+            'reward',
+            ['ttrv', 'majority'],
+            'ttrv: frequency of the answer + α · normalised entropy; majority: TTRL, 1 for the most common answer',
+          )}
+          {number(
+            'alpha',
+            0.05,
+            false,
+            <>
+              The entropy term −H(p)/ln M is one value per prompt. With the group baseline it
+              cancels exactly, so α has no effect on the gradient; with any baseline a per-prompt
+              constant adds nothing to the expected gradient (E[∇ log π] = 0), only variance. To
+              push answer entropy down use the frequency or majority reward, or a negative{' '}
+              <code>entropy_coef</code>.
+            </>,
+          )}
+          {choice('baseline', ['group', 'batch', 'none'])}
+          {choice('scale_rewards', ['group', 'batch', 'none'])}
+          {number('early_stop_agreement', 0.05, true)}
+        </div>
+      </details>
+      <details open>
+        <summary>Loss and optimiser</summary>
+        <div className="field-grid">
+          {number('learning_rate', 0.0001)}
+          {number('max_steps', 1)}
+          {number('warmup_steps', 1)}
+          {number('beta', 0.001)}
+          {number('entropy_coef', 0.01)}
+          {choice('loss_type', ['token_mean', 'sequence_mean'])}
+          {number('epsilon', 0.05)}
+          {number('num_iterations', 1)}
+          {number('max_grad_norm', 0.1)}
+          {number('weight_decay', 0.01)}
+          {number('seed', 1)}
+        </div>
+      </details>
+      <details>
+        <summary>LoRA</summary>
+        <div className="field-grid">
+          {number('r', 1)}
+          {number('lora_alpha', 1)}
+          <Field name="target_modules" issues={issues}>
+            <span className="checkbox-row">
+              {LORA_TARGET_MODULES.map((module) => (
+                <label key={module}>
+                  <input
+                    type="checkbox"
+                    checked={config.target_modules.includes(module)}
+                    disabled={disabled}
+                    onChange={(event) => {
+                      const on = event.currentTarget.checked;
+                      onChange({
+                        target_modules: LORA_TARGET_MODULES.filter((m) =>
+                          m === module ? on : config.target_modules.includes(m),
+                        ),
+                      });
+                    }}
+                  />
+                  {module}
+                </label>
+              ))}
+            </span>
+          </Field>
+        </div>
+      </details>
+    </section>
+  );
+}

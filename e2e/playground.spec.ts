@@ -1,0 +1,98 @@
+// The product path: a shifted sample the base model is unsure about, a run of TTRV steps with
+// live charts, base vs adapted answers, and the adapter taken home and brought back.
+import { readFileSync } from 'node:fs';
+import { expect, type Page, test } from '@playwright/test';
+import type { SampleImage } from '../src/samples';
+import { openPlayground, stepCount } from './helpers';
+
+const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as SampleImage[];
+const STEPS = 6;
+
+async function pickSample(page: Page, sample: SampleImage) {
+  await page.locator(`.sample[title$="${sample.question}"]`).first().click();
+  await expect(page.getByTestId('question-input')).toHaveValue(sample.question);
+  await expect(page.getByTestId('image-preview')).toBeVisible();
+}
+
+/** Share of the base model's most common sampled answer, from the compare panel. */
+async function baseAgreement(page: Page): Promise<number> {
+  await page.getByRole('button', { name: 'Ask again' }).click();
+  await expect(page.getByTestId('base-answer')).not.toHaveText('', { timeout: 120_000 });
+  const shares = await page.locator('.compare-side').first().locator('.share').allTextContents();
+  return Math.max(...shares.map((s) => Number.parseFloat(s) / 100));
+}
+
+async function setNumber(page: Page, name: string, value: string) {
+  await page.getByTestId(`setting-${name}`).fill(value);
+}
+
+test('TTRV raises agreement on a shifted image, and the adapter survives export and import', async ({
+  page,
+  browser,
+}, testInfo) => {
+  test.setTimeout(900_000);
+  await openPlayground(page);
+
+  // A shifted sample on which the base model disagrees with itself.
+  let chosen: SampleImage | null = null;
+  for (const sample of SAMPLES.filter((s) => s.shifted)) {
+    await pickSample(page, sample);
+    if ((await baseAgreement(page)) <= 0.8) {
+      chosen = sample;
+      break;
+    }
+  }
+  expect(chosen, 'a shifted sample where the base model disagrees with itself').not.toBeNull();
+  const sample = chosen as SampleImage;
+
+  await setNumber(page, 'max_steps', String(STEPS));
+  await setNumber(page, 'early_stop_agreement', '');
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1', {
+    timeout: 300_000,
+  });
+  const agreementAtStart = Number(
+    await page.getByTestId('agreement-value').getAttribute('data-value'),
+  );
+
+  await page.getByTestId('start-button').click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-value', 'finished', {
+    timeout: 600_000,
+  });
+  expect(await stepCount(page)).toBe(STEPS);
+  const agreementAtEnd = Number(
+    await page.getByTestId('agreement-value').getAttribute('data-value'),
+  );
+  expect(agreementAtEnd).toBeGreaterThan(agreementAtStart);
+  await expect(page.getByTestId('entropy-value')).not.toHaveAttribute('data-value', '');
+  for (const chart of [
+    'chart-agreement',
+    'chart-entropy',
+    'chart-reward',
+    'chart-loss',
+    'chart-answers',
+  ]) {
+    await expect(page.getByTestId(chart)).toHaveAttribute('data-points', String(STEPS));
+    await expect(page.getByTestId(chart).locator('canvas')).toBeVisible();
+  }
+
+  await expect(page.getByTestId('base-answer')).not.toHaveText('');
+  await expect(page.getByTestId('adapted-answer')).not.toHaveText('', { timeout: 120_000 });
+  const adapted = (await page.getByTestId('adapted-answer').textContent()) ?? '';
+  await page.screenshot({ path: testInfo.outputPath('run.png'), fullPage: true });
+  await page.screenshot({ path: 'test-results/screenshots/playground-run.png', fullPage: true });
+
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-adapter').click();
+  const zipPath = testInfo.outputPath('adapter.zip');
+  await (await download).saveAs(zipPath);
+
+  // A fresh page: same image and question, the imported adapter gives the same greedy answer.
+  const fresh = await browser.newPage();
+  await openPlayground(fresh);
+  await pickSample(fresh, sample);
+  await fresh.getByTestId('import-adapter').setInputFiles(zipPath);
+  await expect(fresh.getByTestId('adapted-answer')).toHaveText(adapted, { timeout: 120_000 });
+  await expect(fresh.getByTestId('error-banner')).toHaveCount(0);
+  await fresh.close();
+});

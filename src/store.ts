@@ -242,7 +242,11 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
           const { config, run } = get();
           if (run.history.length >= config.max_steps) {
             set((s) => ({
-              run: { ...s.run, status: 'finished', note: `Reached max_steps (${config.max_steps}).` },
+              run: {
+                ...s.run,
+                status: 'finished',
+                note: `Reached max_steps (${config.max_steps}).`,
+              },
             }));
             break;
           }

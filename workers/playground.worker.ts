@@ -2,8 +2,8 @@
 // It holds the model, the image, the prepared prompt and the adapter; the page holds only what it
 // shows. After every good step the adapter is copied to CPU memory, so a lost GPU never loses it.
 
-import { type Device, defaultDevice, getWebGPUDevice, init, tree } from '@jax-js/jax';
 import { env, RawImage } from '@huggingface/transformers';
+import { type Device, defaultDevice, getWebGPUDevice, init, tree } from '@jax-js/jax';
 import * as Comlink from 'comlink';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
@@ -112,9 +112,7 @@ function loraConfigOf(config: LoraSettings): LoraConfig {
 
 function sameLora(a: LoraConfig, b: LoraConfig): boolean {
   return (
-    a.r === b.r &&
-    a.loraAlpha === b.loraAlpha &&
-    a.targetModules.join() === b.targetModules.join()
+    a.r === b.r && a.loraAlpha === b.loraAlpha && a.targetModules.join() === b.targetModules.join()
   );
 }
 
@@ -378,7 +376,8 @@ const api = {
           prompts,
           batches,
           config,
-          (metrics) => onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
+          (metrics) =>
+            onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
         );
         dropAdapter();
         session.train = trained;

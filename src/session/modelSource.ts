@@ -28,7 +28,11 @@ const LOCAL_FOLDER_PREFIX = '/__picked-model__/';
 const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 
 /** Serves picked files for URLs under LOCAL_FOLDER_PREFIX, with Range support; else the network. */
-function folderFetch(files: Map<string, File>, origin: string, network: typeof fetch): typeof fetch {
+function folderFetch(
+  files: Map<string, File>,
+  origin: string,
+  network: typeof fetch,
+): typeof fetch {
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input), origin);
     if (!url.pathname.startsWith(LOCAL_FOLDER_PREFIX)) return network(input, init);
@@ -85,7 +89,9 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
   }
   for (const required of ['config.json', 'model.safetensors']) {
     if (!files.has(required)) {
-      throw new Error(`The picked folder has no ${required}: pick a folder laid out like a Hub repo.`);
+      throw new Error(
+        `The picked folder has no ${required}: pick a folder laid out like a Hub repo.`,
+      );
     }
   }
   const folder = (choice.files[0]?.webkitRelativePath.split('/')[0] || 'local-model').replace(

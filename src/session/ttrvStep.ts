@@ -173,5 +173,10 @@ export async function ttrvStep(
     train_ms: trainMs,
     step_time: (performance.now() - started) / 1000,
   };
-  return { state: result.state, metrics, votes: voted.map((v) => v.answers), skipped: result.skipped };
+  return {
+    state: result.state,
+    metrics,
+    votes: voted.map((v) => v.answers),
+    skipped: result.skipped,
+  };
 }

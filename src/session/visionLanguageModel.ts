@@ -1,10 +1,11 @@
 // The model as the playground uses it: transformers.js' processor (chat template, tokenizer,
 // image preprocessing) and the frozen ONNX vision encoder, beside our trainable jax-js text model.
 // The vision encoder's features are constants for the gradient: they are computed once per image.
-import type { Device } from '@jax-js/jax';
-import { numpy as np } from '@jax-js/jax';
+
 import type { Processor, RawImage } from '@huggingface/transformers';
 import { AutoProcessor, PreTrainedModel } from '@huggingface/transformers';
+import type { Device } from '@jax-js/jax';
+import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
 import { httpRangeReader, loadTextModel } from '../engine/weights';
@@ -53,7 +54,9 @@ export async function loadVisionLanguageModel(
   };
   const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`);
   if (!configResponse.ok) {
-    throw new Error(`Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`);
+    throw new Error(
+      `Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`,
+    );
   }
   let hubConfig: Record<string, unknown>;
   try {
@@ -87,7 +90,9 @@ export async function preparePrompt(
   image: RawImage,
   question: string,
 ): Promise<PreparedPrompt> {
-  const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }];
+  const messages = [
+    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] },
+  ];
   const text = vlm.processor.apply_chat_template(messages, { add_generation_prompt: true });
   const inputs = await vlm.processor(text, [image], { do_image_splitting: false });
   const { image_features } = await vlm.vision({
@@ -99,7 +104,12 @@ export async function preparePrompt(
   const features = np
     .array(image_features.data as Float32Array, { device: vlm.text.weights.embed.device })
     .reshape([count as number, width as number]);
-  const embeds = embedPrompt(vlm.text.weights.embed, inputIds, vlm.text.config.imageTokenId, features);
+  const embeds = embedPrompt(
+    vlm.text.weights.embed,
+    inputIds,
+    vlm.text.config.imageTokenId,
+    features,
+  );
   return { question, inputIds, embeds };
 }
 

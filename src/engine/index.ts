@@ -1,0 +1,32 @@
+// The engine's public API: load a text model, embed a prompt, sample completions, score them,
+// and take GRPO steps on a LoRA adapter. Lower-level pieces (decoder, head, grpo) stay internal.
+export type { TextConfig } from './config';
+export { parseTextConfig } from './config';
+export type { DecoderWeights, LoraParams, Projection } from './decoder';
+export { PROJECTIONS } from './decoder';
+export { embedPrompt, embedTokens } from './inputs';
+export type { LoraConfig } from './lora';
+export { exportLoraTensors, importLoraTensors, initLora, loraScale } from './lora';
+export type { Adapter, TextModel } from './model';
+export { disposeModel } from './model';
+export type { AdamWOptions } from './optim';
+export { ADAMW_DEFAULTS } from './optim';
+export type { SampleOptions, Samples } from './sampling';
+export { chooseToken, sample, seededRandom } from './sampling';
+export type {
+  Completion,
+  GrpoOptions,
+  PromptGroup,
+  StepMetrics,
+  StepResult,
+  TrainState,
+} from './train';
+export {
+  completionLogprobs,
+  grpoStep,
+  initTrainState,
+  LENGTH_BUCKET,
+  PROMPT_BUCKET,
+} from './train';
+export type { RangeReader } from './weights';
+export { httpRangeReader, loadTextModel, loadTextModelFromUrl, randomWeights } from './weights';

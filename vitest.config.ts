@@ -13,7 +13,11 @@ export default defineConfig({
       {
         test: {
           name: 'gpu',
-          include: ['tests/gpu/**/*.test.ts', 'tests/engine/**/*.test.ts', 'tests/demo-model/**/*.test.ts'],
+          include: [
+            'tests/gpu/**/*.test.ts',
+            'tests/engine/**/*.test.ts',
+            'tests/demo-model/**/*.test.ts',
+          ],
           environment: 'node',
           setupFiles: ['tests/setup/node-webgpu.ts'],
           // Dawn is a native module: one process per file, files one after another (2 cores).

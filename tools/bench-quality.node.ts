@@ -67,10 +67,16 @@ function filesUnder(root: string, folder: string): Record<string, Uint8Array> {
   return files;
 }
 
-/** Relative URLs resolve against `origin`, as fetch does in a page served from it. */
+/**
+ * Relative URLs resolve against `origin`, as fetch does in a page served from it. A failed
+ * request is retried once: Node's fetch reuses a kept-alive socket that the server may close at
+ * the same moment after a long idle stretch (ECONNRESET), and every request here is a GET.
+ */
 function fetchFromOrigin(origin: string, network: typeof fetch): typeof fetch {
-  return ((input: RequestInfo | URL, init?: RequestInit) =>
-    network(typeof input === 'string' ? new URL(input, origin) : input, init)) as typeof fetch;
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = typeof input === 'string' ? new URL(input, origin) : input;
+    return network(url, init).catch(() => network(url, init));
+  }) as typeof fetch;
 }
 
 /**

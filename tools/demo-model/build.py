@@ -25,6 +25,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import check_golden  # noqa: E402
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
@@ -352,6 +353,8 @@ def main():
         args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-") if args.smoke else os.path.dirname(os.path.dirname(HERE))
     ev, model_dir, fx = run(args)
     check_outputs(model_dir, fx)
+    loss, worst = check_golden.check(args.out, seed=SEED)
+    log(f"golden vectors re-checked: loss {loss:.6f}, gradients = finite differences to {worst:.1e}")
     for d in (model_dir, fx):
         for r, _, fs in sorted(os.walk(d)):
             for f in sorted(fs):

@@ -203,11 +203,12 @@ export function serializeSafetensors(
 ): Uint8Array {
   // String comparison orders by UTF-16 unit; it equals Rust's byte order for BMP names.
   const ordered = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "constructor" or "__proto__" is a key like any other.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) header.__metadata__ = metadata;
   let offset = 0;
   for (const tensor of ordered) {
-    if (tensor.name === '__metadata__' || tensor.name in header) {
+    if (tensor.name === '__metadata__' || Object.hasOwn(header, tensor.name)) {
       throw new SafetensorsError(`cannot write two tensors named "${tensor.name}"`);
     }
     const elements = tensor.shape.reduce((product, dim) => product * dim, 1);

@@ -120,9 +120,10 @@ async function sampledAnswers(
   rows: number,
 ): Promise<string[][]> {
   const answers: string[][] = [];
+  const sampling = { ...config, num_votes: rows };
   for (const [i, prompt] of prompts.entries()) {
     const seed = stepSeed(config.seed, -1, i);
-    answers.push((await vote(vlm, adapter, prompt, config, seed, rows)).answers);
+    answers.push((await vote(vlm, adapter, prompt, sampling, seed)).answers);
   }
   return answers;
 }

@@ -1,0 +1,177 @@
+// The engine benchmark on the demo model, against transformers.js on the same machine with the
+// same number of rows. Run through tools/run-ts.mjs (`npm run bench:engine -- --json`);
+// the last line printed is one JSON object.
+//
+// Definitions (all after a warm-up call, so compilation is excluded; medians of `--repeats`):
+//   prefill_ms        prompt prefill + the first token of every row
+//   decode_tokens_per_s  rows × (new_tokens - 1) / (greedy run of new_tokens - prefill), no EOS stop
+//   vote_ms           one TTRV vote: `rows` samples of new_tokens at temperature 1
+//   train_step_ms     one GRPO step (loss, gradients, AdamW) on `rows` completions of new_tokens
+//   transformersjs_decode_tokens_per_s  the same decode rate for transformers.js generate()
+//                     (greedy, rows = repeated prompt, min_new_tokens = max_new_tokens)
+//   ratio             decode_tokens_per_s / transformersjs_decode_tokens_per_s
+//   peak_gpu_bytes    peak bytes in jax-js' WebGPU buffers (null on the Wasm backend)
+import 'core-js/actual/iterator/index.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Device } from '@jax-js/jax';
+import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
+import { Float16Array } from '@petamoriken/float16';
+import { create, globals } from 'webgpu';
+import { embedPrompt } from '../src/engine/inputs';
+import { initLora } from '../src/engine/lora';
+import type { GpuMemoryCounter } from '../src/engine/memory';
+import { trackGpuMemory } from '../src/engine/memory';
+import { sample } from '../src/engine/sampling';
+import { grpoStep, initTrainState } from '../src/engine/train';
+import { loadTextModel } from '../src/engine/weights';
+import { DEMO_MODEL, loadTransformersDemo } from './bench-engine.transformers';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+type Args = { json: boolean; backend: Device; rows: number; newTokens: number; repeats: number };
+
+function parseArgs(argv: string[]): Args {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    json: argv.includes('--json'),
+    backend: (value('--backend') ?? 'wasm') as Device,
+    rows: Number(value('--rows') ?? 16),
+    newTokens: Number(value('--new-tokens') ?? 16),
+    repeats: Number(value('--repeats') ?? 5),
+  };
+}
+
+/** What a browser gives jax-js and Node 20 lacks (as tests/setup/node-webgpu.ts). */
+function setupNode(backend: Device): void {
+  const g = globalThis as Record<string, unknown>;
+  g.Float16Array ??= Float16Array;
+  if (backend !== 'webgpu') return;
+  process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
+  Object.assign(globalThis, globals);
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu: create([]), userAgent: `Node.js ${process.version}` },
+    configurable: true,
+  });
+}
+
+export async function median(repeats: number, run: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const log = (msg: string) => {
+    if (!args.json) console.log(msg);
+  };
+  setupNode(args.backend);
+  const devices = await init(args.backend);
+  if (!devices.includes(args.backend)) throw new Error(`backend ${args.backend} is not available`);
+  defaultDevice(args.backend);
+  const counter: GpuMemoryCounter | null = args.backend === 'webgpu' ? trackGpuMemory() : null;
+
+  const modelDir = path.join(ROOT, 'public/models', DEMO_MODEL);
+  const hubConfig = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  const file = new Uint8Array(readFileSync(path.join(modelDir, 'model.safetensors')));
+  const model = await loadTextModel(hubConfig, async (start, end) => file.subarray(start, end));
+  const demo = await loadTransformersDemo(ROOT);
+  const itemsFile = path.join(ROOT, 'public/datasets/shapes/clean/items.jsonl');
+  const item = JSON.parse(readFileSync(itemsFile, 'utf8').split('\n')[0] as string);
+  const inputs = await demo.prompt(path.join(path.dirname(itemsFile), item.image), item.question);
+  const features = await demo.imageFeatures(inputs);
+  const promptEmbeds = embedPrompt(
+    model.weights.embed,
+    inputs.inputIds,
+    model.config.imageTokenId,
+    np.array(features.data).reshape(features.shape),
+  );
+  const { rows, newTokens, repeats } = args;
+  log(
+    `model ${DEMO_MODEL}, backend ${args.backend}, ${rows} rows × ${newTokens} new tokens, prompt ${inputs.inputIds.length} tokens`,
+  );
+
+  // Ours.
+  const greedy = (maxNewTokens: number) =>
+    sample(model, null, promptEmbeds, {
+      numRows: rows,
+      maxNewTokens,
+      temperature: 0,
+      seed: 0,
+      eosTokenIds: [],
+    });
+  await greedy(newTokens);
+  const prefillMs = await median(repeats, () => greedy(1));
+  const greedyMs = await median(repeats, () => greedy(newTokens));
+  const decodeTokensPerS = (rows * (newTokens - 1)) / ((greedyMs - prefillMs) / 1000);
+  log(`ours: prefill ${prefillMs.toFixed(1)} ms, decode ${decodeTokensPerS.toFixed(0)} tokens/s`);
+
+  const loraConfig = { r: 8, loraAlpha: 16, targetModules: ALL };
+  let state = initTrainState({ config: loraConfig, params: initLora(model.config, loraConfig, 0) });
+  const vote = () =>
+    sample(model, state.adapter, promptEmbeds, {
+      numRows: rows,
+      maxNewTokens: newTokens,
+      temperature: 1,
+      seed: 1,
+      eosTokenIds: [],
+    });
+  const votes = await vote();
+  const voteMs = await median(repeats, vote);
+  const completions = votes.tokens.map((tokens, j) => ({
+    tokens,
+    advantage: j % 2 === 0 ? 1 : -1,
+  }));
+  const step = async () => {
+    const result = await grpoStep(model, state, [{ promptEmbeds, completions }], {
+      epsilon: 0.2,
+      beta: 0,
+      entropyCoef: 0,
+      lossType: 'token_mean',
+      learningRate: 1e-4,
+      maxGradNorm: 1,
+      microBatchSize: rows,
+    });
+    state = result.state;
+  };
+  await step();
+  const trainStepMs = await median(repeats, step);
+  log(`ours: vote ${voteMs.toFixed(1)} ms, train step ${trainStepMs.toFixed(1)} ms`);
+
+  // transformers.js, same prompt and rows.
+  await demo.generate(inputs, rows, newTokens, newTokens);
+  const theirPrefillMs = await median(repeats, () => demo.generate(inputs, rows, 1, 1));
+  const theirMs = await median(repeats, () => demo.generate(inputs, rows, newTokens, newTokens));
+  const theirTokensPerS = (rows * (newTokens - 1)) / ((theirMs - theirPrefillMs) / 1000);
+  log(
+    `transformers.js: prefill ${theirPrefillMs.toFixed(1)} ms, decode ${theirTokensPerS.toFixed(0)} tokens/s`,
+  );
+
+  const result = {
+    model: DEMO_MODEL,
+    backend: args.backend,
+    rows,
+    new_tokens: newTokens,
+    prefill_ms: Number(prefillMs.toFixed(2)),
+    decode_tokens_per_s: Number(decodeTokensPerS.toFixed(1)),
+    train_step_ms: Number(trainStepMs.toFixed(2)),
+    vote_ms: Number(voteMs.toFixed(2)),
+    transformersjs_decode_tokens_per_s: Number(theirTokensPerS.toFixed(1)),
+    ratio: Number((decodeTokensPerS / theirTokensPerS).toFixed(3)),
+    peak_gpu_bytes: counter ? counter.peak() : null,
+  };
+  tree.dispose([promptEmbeds, state.adapter.params, state.moments, model.weights]);
+  await demo.dispose();
+  console.log(JSON.stringify(result));
+}

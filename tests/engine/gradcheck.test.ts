@@ -1,7 +1,9 @@
 // A strict finite-difference check of the LoRA gradient in float64 on the `cpu` device (Wasm's
 // float64 transcendentals are only ~1e-7 accurate, env-notes): central differences of the GRPO
-// loss against the engine's gradient, for every element of every LoRA tensor, with PyTorch
-// gradcheck's defaults (eps 1e-6, atol 1e-5, rtol 1e-3).
+// loss against the engine's gradient, for two elements of every LoRA tensor (A and B of every
+// projection in every layer; which two moves from tensor to tensor), with PyTorch gradcheck's
+// defaults (eps 1e-6, atol 1e-5, rtol 1e-3). All ~464 elements take ~15 min on the interpreted
+// `cpu` backend here, too long for CI; two per tensor still catch a wrong term in any tensor.
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
@@ -24,7 +26,7 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
     defaultDevice('cpu');
   });
 
-  it('matches central differences for every LoRA element (clip, KL, entropy, sequence_mean)', async () => {
+  it('matches central differences in every LoRA tensor (clip, KL, entropy, sequence_mean)', async () => {
     const f64 = np.float64;
     const config = tinyConfig({
       hiddenSize: 8,
@@ -96,7 +98,8 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
     for (const [i, leaf] of leaves.entries()) {
       const base = await host(leaf);
       const analytic = await host(gradLeaves[i] as np.Array);
-      for (let k = 0; k < base.length; k++) {
+      const picked = new Set([(7 * i) % base.length, base.length - 1 - ((3 * i) % base.length)]);
+      for (const k of picked) {
         const shifted = async (delta: number) => {
           const data = Float64Array.from(base);
           data[k] = (data[k] as number) + delta;
@@ -114,9 +117,9 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
         checked++;
       }
     }
-    expect(checked).toBeGreaterThan(400);
+    expect(leaves.length).toBe(2 * 7 * config.numLayers);
+    expect(checked).toBeGreaterThanOrEqual(leaves.length * 2 - 2);
     tree.dispose([grads, params, promptEmbeds, model.weights]);
-    // ~464 elements × 2 loss evaluations on the interpreted `cpu` backend: about 1–2 s per
-    // element on these 2-core machines (≈ 8–16 min), so the limit is generous.
-  }, 1_800_000);
+    // ~56 elements × 2 loss evaluations at 1–2 s each on the interpreted `cpu` backend.
+  }, 600_000);
 });

@@ -98,6 +98,7 @@ export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Prom
   // the demo model's /models/ path goes through fetch. In Node it hands ONNX files to
   // onnxruntime-node as cached file paths: a fresh cache per run, never a stale model.
   const cacheDir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-'));
+  process.on('exit', () => rmSync(cacheDir, { recursive: true, force: true })); // even on a crash
   env.useFS = false;
   env.useFSCache = true;
   env.cacheDir = cacheDir;
@@ -120,9 +121,6 @@ export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Prom
     vlm,
     webgpu: devices.includes('webgpu'),
     datasetUrl: (file) => `${server.url}/datasets/${DEMO_DATASET}/${file}`,
-    async close() {
-      await server.close();
-      rmSync(cacheDir, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
 }

@@ -13,7 +13,8 @@
 //                      vote    num_votes samples and their extracted answers (ttrvStep's vote)
 //                      score   rewards and GRPO advantages
 //                      train   loss and LoRA gradients of the num_generations completions
-//                      update  grpoStep (gradients, norm clip, AdamW) minus `train`
+//                      update  grpoStep (gradients, norm clip, AdamW) minus `train`, timed
+//                              back to back (median of the paired differences)
 //   peak_gpu_bytes     jax-js' WebGPU buffers at their peak while a WebGPU copy of the text model
 //                      loads and runs one ttrvStep (Node's WebGPU here is SwiftShader; the bytes
 //                      allocated do not depend on the adapter); null without WebGPU
@@ -61,6 +62,11 @@ function readArgs(argv: string[]): Args {
   };
 }
 
+/** The median of a list of times. */
+function middle(times: number[]): number {
+  return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+}
+
 /** The step's GRPO options as ttrvStep passes them (constant rate: no warm-up by default). */
 function grpoOptions(config: TtrvConfig): GrpoOptions {
   return {
@@ -106,16 +112,26 @@ async function stepPhases(
   const options = grpoOptions(config);
   const gradients = async () =>
     tree.dispose((await grpoGradients(vlm.text, state.adapter, [group], options)).grads);
-  await gradients();
-  const trainMs = await median(repeats, gradients);
   const step = async () => {
     state = (await grpoStep(vlm.text, state, [group], options)).state;
     await blockUntilReady(state.adapter.params);
   };
-  await step();
-  const stepMs = await median(repeats, step);
+  // Gradients and the full step timed back to back, so each update time is a paired difference
+  // (less exposed to the machine's drift than the difference of two separate medians).
+  const trainTimes: number[] = [];
+  const updateTimes: number[] = [];
+  for (let i = 0; i <= repeats; i++) {
+    const start = performance.now();
+    await gradients();
+    const trained = performance.now();
+    await step();
+    const stepped = performance.now();
+    if (i === 0) continue; // warm-up: compilation
+    trainTimes.push(trained - start);
+    updateTimes.push(stepped - trained - (trained - start));
+  }
   tree.dispose([state.adapter.params, state.moments]);
-  return { vote: voteMs, score: scoreMs, train: trainMs, update: stepMs - trainMs };
+  return { vote: voteMs, score: scoreMs, train: middle(trainTimes), update: middle(updateTimes) };
 }
 
 /** Peak bytes of jax-js' WebGPU buffers while a WebGPU copy of the text model runs one step. */

@@ -121,13 +121,15 @@ function loadedModel(): VisionLanguageModel {
   return session.vlm;
 }
 
+function gpuLostError(reason: string): Error {
+  return new Error(
+    `The GPU was lost (${reason}). Your adapter is safe: export it, then reload the page.`,
+  );
+}
+
 /** The model, for work on the GPU. */
 function requireModel(): VisionLanguageModel {
-  if (session.gpu?.lost) {
-    throw new Error(
-      `The GPU was lost (${session.gpu.lost}). Your adapter is safe: export it, then reload the page.`,
-    );
-  }
+  if (session.gpu?.lost) throw gpuLostError(session.gpu.lost);
   return loadedModel();
 }
 
@@ -220,8 +222,17 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
       `The GPU ran out of memory (${oom.message}). Try fewer num_votes, a shorter max_completion_length or a smaller model; your adapter from the last good step is kept.`,
     );
   }
-  if (!outcome.ok) throw outcome.error;
-  if (session.gpu?.lost) throw new Error(`The GPU was lost (${session.gpu.lost}).`);
+  if (!outcome.ok) {
+    // Work that was in flight when the device went away fails with WebGPU's own words (e.g. a
+    // mapAsync error) a moment before device.lost settles: report the loss, not the symptom.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (session.gpu && !session.gpu.lost && /device (was |is )?lost/i.test(String(outcome.error))) {
+      session.gpu.lost = 'the device was lost';
+    }
+    if (session.gpu?.lost) throw gpuLostError(session.gpu.lost);
+    throw outcome.error;
+  }
+  if (session.gpu?.lost) throw gpuLostError(session.gpu.lost);
   return outcome.value;
 }
 

@@ -6,7 +6,7 @@ and always give the same pixels (PNG bytes) and the same question.
 
 Splits
   train, val, test     the clean distribution (the model only ever trains on `train`)
-  sketch               outline-only shapes, thin strokes, on paper-white backgrounds
+  sketch               outline-only shapes (never filled) on paper-white backgrounds
                        (analogue of ImageNet-Sketch)
   noise                heavy Gaussian pixel noise and blur (analogue of corruption sets)
   cast                 dark / saturated, striped or checkered backgrounds under a global
@@ -40,10 +40,11 @@ SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "clean": 2, "sketch": 3, "noise": 
 SHIFTED = ["sketch", "noise", "cast"]
 
 # Shift strengths (tuned, see module docstring and README).
-SKETCH_STROKE = (2.0, 3.0)  # outline width in output pixels
+SKETCH_STROKE = (2.5, 3.5)  # outline width in output pixels
 NOISE_SIGMA = (34.0, 48.0)  # std of additive Gaussian noise, 0..255 scale
 NOISE_BLUR = (0.9, 1.4)  # Gaussian blur radius in output pixels
 CAST_ALPHA = (0.1, 0.2)  # blend weight of the global colour cast
+CAST_PATTERN = (0.2, 0.4)  # opacity of the stripes / checks over the cast background
 
 
 def rng_for(split, index, seed):
@@ -114,7 +115,8 @@ def _background(rng, style):
             mask = (np.floor((x * np.cos(ang) + y * np.sin(ang)) * s / period) % 2)[..., None]
         else:
             mask = ((np.floor(x * s / period) + np.floor(y * s / period)) % 2)[..., None]
-        img = img * (1 - 0.5 * mask) + other[None, None, :] * 0.5 * mask
+        k = rng.uniform(*CAST_PATTERN)
+        img = img * (1 - k * mask) + other[None, None, :] * k * mask
     return np.clip(img, 0, 255)
 
 

@@ -1,5 +1,8 @@
-import { expect, type Page } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
+import { expect, type Page, type Worker } from '@playwright/test';
 import sharp from 'sharp';
+import { type UnpackedAdapter, unpackAdapterZip } from '../src/formats/peftAdapter';
+import { parseSafetensors } from '../src/formats/safetensors';
 
 /** Opens the playground and waits for the built-in demo model. */
 export async function openPlayground(page: Page): Promise<void> {
@@ -7,6 +10,27 @@ export async function openPlayground(page: Page): Promise<void> {
   await expect(page.getByTestId('model-status')).toHaveAttribute('data-state', 'ready', {
     timeout: 120_000,
   });
+}
+
+/** Opens the playground and takes one step on a plain image: a run and an adapter to lose. */
+export async function openWithOneStep(page: Page): Promise<void> {
+  await openPlayground(page);
+  await uploadImage(page, 'scene.png', await pngOf(64, 64));
+  await expect(page.getByTestId('image-preview')).toBeVisible();
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1', {
+    timeout: 240_000,
+  });
+}
+
+/** The worker's diagnostics handle (workers/playground.worker.ts): for tests only. */
+export type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };
+
+/** The playground's worker, where `self.ttrvDiagnostics` lives. */
+export function playgroundWorker(page: Page): Worker {
+  const [worker] = page.workers();
+  if (!worker) throw new Error('the page has no worker');
+  return worker;
 }
 
 export async function pngOf(
@@ -39,4 +63,19 @@ export async function dismissError(page: Page): Promise<void> {
 
 export async function stepCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('step-count').getAttribute('data-value'));
+}
+
+/** Clicks Export adapter; the zip it downloads, checked as Import checks one. */
+export async function downloadAdapter(page: Page): Promise<UnpackedAdapter> {
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-adapter').click();
+  const adapter = unpackAdapterZip(await readFile(await (await download).path()));
+  expect(parseSafetensors(adapter.safetensorsBytes).tensors.length).toBeGreaterThan(0);
+  return adapter;
+}
+
+/** Waits until the base-vs-adapted panel is not answering, and returns what its sides show. */
+export async function comparedAnswers(page: Page): Promise<string[]> {
+  await expect(page.getByRole('button', { name: 'Ask again' })).toBeEnabled({ timeout: 180_000 });
+  return page.locator('.compare-side').allInnerTexts();
 }

@@ -16,7 +16,7 @@ import { downloadBlob } from './download';
 import { WEBGPU_UNAVAILABLE_HELP } from './gpu/adapterInfo';
 import type { ConfigIssue, TtrvConfig } from './rl/config';
 import { DEFAULT_TTRV_CONFIG, validateTtrvConfig } from './rl/config';
-import type { DatasetSchedule } from './rl/datasetSchedule';
+import type { DatasetSchedule, SingleExampleSchedule } from './rl/datasetSchedule';
 import type { StepMetrics } from './rl/metrics';
 import { metricsToCsv, metricsToJson } from './rl/metrics';
 import type { SampleImage } from './samples';
@@ -88,7 +88,10 @@ type PlaygroundStore = {
   exportAdapter: () => Promise<void>;
   importAdapter: (file: File) => Promise<void>;
   exportMetrics: (format: 'json' | 'csv') => void;
-  runDataset: (split: DatasetSplit, schedule: DatasetSchedule) => Promise<void>;
+  runDataset: (
+    split: DatasetSplit,
+    schedule: DatasetSchedule | SingleExampleSchedule,
+  ) => Promise<void>;
   dismissError: () => void;
 };
 

@@ -22,7 +22,12 @@ import { MAX_QUESTION_LENGTH } from '../src/limits';
 import type { TtrvConfig } from '../src/rl/config';
 import { validateTtrvConfig } from '../src/rl/config';
 import { type Accuracy, parseItems, scoreAnswers } from '../src/rl/datasetItems';
-import { adaptationBatches, type DatasetSchedule } from '../src/rl/datasetSchedule';
+import {
+  adaptationBatches,
+  type DatasetSchedule,
+  type SingleExampleSchedule,
+  singleExampleBatches,
+} from '../src/rl/datasetSchedule';
 import type { StepMetrics } from '../src/rl/metrics';
 import { exportAdapterZip, readAdapterZip } from '../src/session/adapterFiles';
 import { adaptOnDataset, greedyAnswers } from '../src/session/datasetMode';
@@ -77,12 +82,22 @@ export type DatasetProgress = {
   metrics?: StepMetrics;
 };
 
+/** Single-example mode: the one item adapted on, and its greedy answers before and after. */
+export type ExampleReport = {
+  number: number;
+  question: string;
+  label: string;
+  base: string;
+  adapted: string;
+};
+
 export type DatasetReport = {
   split: string;
   itemsAdapted: number;
   itemsEvaluated: number;
   base: Accuracy;
   adapted: Accuracy;
+  example: ExampleReport | null;
 };
 
 type Session = {
@@ -138,8 +153,12 @@ function dropPrompt(): void {
   session.prompt = null;
 }
 
+function disposeTrainState(state: TrainState): void {
+  tree.dispose([state.adapter.params, state.moments]);
+}
+
 function dropAdapter(): void {
-  if (session.train) tree.dispose([session.train.adapter.params, session.train.moments]);
+  if (session.train) disposeTrainState(session.train);
   session.train = null;
   session.savedAdapter = null;
   session.steps = 0;
@@ -207,19 +226,46 @@ function checkConfig(config: TtrvConfig): void {
   if (issues.length > 0) throw new Error(`Settings: ${issues.map((i) => i.message).join('; ')}`);
 }
 
-/** Runs GPU work and turns a lost device or an out-of-memory error into a clear message. */
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * For the browser's devtools and the e2e tests only; the app itself never sets anything here.
+ * `gpuDevice` is the engine's device (destroy it to see a device loss); `inNextGpuWork` runs once
+ * inside the next guarded() call's out-of-memory scope (allocate too much there to see how an
+ * out-of-memory error is handled).
+ */
+type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };
+let diagnostics: Diagnostics | null = null;
+
+/**
+ * Runs GPU work and turns a lost device or an out-of-memory error into a clear message. Work that
+ * ran under an out-of-memory error is garbage even when it finished: its value goes to `discard`
+ * (release it, restore what it replaced) and never reaches the caller.
+ */
+async function guarded<T>(
+  work: () => Promise<T>,
+  discard: (garbage: T) => void = () => {},
+): Promise<T> {
   const device = session.gpu ? getWebGPUDevice() : null;
   device?.pushErrorScope('out-of-memory');
-  const outcome = await work().then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
+  const injected = diagnostics?.inNextGpuWork;
+  if (diagnostics) diagnostics.inNextGpuWork = null;
+  const outcome = await Promise.resolve()
+    .then(() => {
+      injected?.();
+      return work();
+    })
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
   const oom = await device?.popErrorScope();
   if (oom) {
-    // Whatever ran under this error is garbage: never show it.
+    if (outcome.ok) discard(outcome.value);
+    // The cached prompt may have been built under the error too.
+    dropPrompt();
+    // Dawn's message goes on with a call trace: its first line says what failed.
+    const what = oom.message.split('\n')[0]?.trim();
     throw new Error(
-      `The GPU ran out of memory (${oom.message}). Try fewer num_votes, a shorter max_completion_length or a smaller model; your adapter from the last good step is kept.`,
+      `The GPU ran out of memory (${what}). Nothing computed then is shown. Try fewer num_votes, a shorter max_completion_length or a smaller model; your adapter from the last good step is kept.`,
     );
   }
   if (!outcome.ok) {
@@ -255,8 +301,8 @@ const api = {
       gpuDevice.lost.then((info) => {
         if (session.gpu) session.gpu.lost = info.message || info.reason;
       });
-      // A handle for the browser's devtools (and the e2e device-loss test): the engine's device.
-      Object.assign(self, { ttrvDiagnostics: { gpuDevice } });
+      diagnostics = { gpuDevice, inNextGpuWork: null };
+      Object.assign(self, { ttrvDiagnostics: diagnostics });
       const gradientCheck = await runGradientCheck('webgpu');
       return { ok: true, adapter: facts, devices, gradientCheck };
     } catch (error) {
@@ -323,41 +369,49 @@ const api = {
 
   async step(question: string, config: TtrvConfig): Promise<StepReport> {
     checkConfig(config);
-    return guarded(async () => {
-      const vlm = requireModel();
-      const prompt = await promptFor(question);
-      const state = trainStateFor(config);
-      const outcome = await ttrvStep(vlm, state, [prompt], config, session.steps).catch(
-        (error: unknown) => {
+    const vlm = requireModel();
+    const { outcome, tensors } = await guarded(
+      async () => {
+        const prompt = await promptFor(question);
+        const state = trainStateFor(config);
+        const stepped = async () => {
+          const outcome = await ttrvStep(vlm, state, [prompt], config, session.steps);
+          // The CPU copy of a good step's adapter: what export and a failed step fall back on.
+          const tensors = outcome.skipped
+            ? null
+            : await exportLoraTensors(outcome.state.adapter.params);
+          return { outcome, tensors };
+        };
+        return stepped().catch((error: unknown) => {
           restoreSavedAdapter(vlm);
           throw error;
-        },
-      );
-      session.train = outcome.state;
-      session.steps += 1;
-      if (!outcome.skipped) {
-        session.savedAdapter = {
-          lora: outcome.state.adapter.config,
-          tensors: await exportLoraTensors(outcome.state.adapter.params),
-        };
-      }
-      return {
-        metrics: outcome.metrics,
-        distribution: answerDistribution(outcome.votes[0] ?? []),
-        skipped: outcome.skipped,
-      };
-    });
+        });
+      },
+      ({ outcome }) => {
+        disposeTrainState(outcome.state);
+        restoreSavedAdapter(vlm);
+      },
+    );
+    session.train = outcome.state;
+    session.steps += 1;
+    if (tensors) session.savedAdapter = { lora: outcome.state.adapter.config, tensors };
+    return {
+      metrics: outcome.metrics,
+      distribution: answerDistribution(outcome.votes[0] ?? []),
+      skipped: outcome.skipped,
+    };
   },
 
   /**
-   * Dataset mode (spec §3): adapt a fresh adapter on a random unlabeled subset of a split, then
-   * greedy accuracy on the whole split before and after. Labels only score; they never reward.
-   * The adapter it trains becomes the session's adapter (export it like any other).
+   * Dataset mode (spec §3): adapt a fresh adapter on a random unlabeled subset of a split (or, in
+   * single-example mode, on one item repeated as every step's batch), then greedy accuracy on the
+   * whole split before and after. Labels only score; they never reward. The adapter it trains
+   * becomes the session's adapter (export it like any other).
    */
   async runDataset(
     itemsUrl: string,
     config: TtrvConfig,
-    schedule: DatasetSchedule,
+    schedule: DatasetSchedule | SingleExampleSchedule,
     onProgress: (progress: DatasetProgress) => void,
   ): Promise<DatasetReport> {
     checkConfig(config);
@@ -365,6 +419,10 @@ const api = {
     const response = await fetch(itemsUrl);
     if (!response.ok) throw new Error(`Could not read ${itemsUrl} (HTTP ${response.status}).`);
     const items = parseItems(await response.text(), response.url || itemsUrl);
+    const batches =
+      'example' in schedule
+        ? singleExampleBatches(items.length, schedule)
+        : adaptationBatches(items.length, schedule, seededRandom(config.seed));
     const prompts: PreparedPrompt[] = [];
     try {
       for (const [i, item] of items.entries()) {
@@ -372,38 +430,53 @@ const api = {
         prompts.push(await preparePrompt(vlm, image, item.question));
         onProgress({ phase: 'preparing', done: i + 1, total: items.length });
       }
-      return await guarded(async () => {
-        const greedyLength = config.max_completion_length;
-        const base = scoreAnswers(items, await greedyAnswers(vlm, null, prompts, greedyLength));
-        onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
-        const lora = loraConfigOf(config);
-        const batches = adaptationBatches(items.length, schedule, seededRandom(config.seed));
-        let step = 0;
-        // The session's adapter is replaced only once the new one is trained: a failed run
-        // leaves the user's adapter as it was.
-        const trained = await adaptOnDataset(
-          vlm,
-          initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) }),
-          prompts,
-          batches,
-          config,
-          (metrics) =>
-            onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
-        );
-        dropAdapter();
-        session.train = trained;
-        session.savedAdapter = { lora, tensors: await exportLoraTensors(trained.adapter.params) };
-        const answers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);
-        const adapted = scoreAnswers(items, answers);
-        onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
-        return {
-          split: itemsUrl,
-          itemsAdapted: new Set(batches.flat()).size,
-          itemsEvaluated: items.length,
-          base,
-          adapted,
-        };
-      });
+      const lora = loraConfigOf(config);
+      const greedyLength = config.max_completion_length;
+      // The session's adapter is replaced only once the run has finished cleanly: a failed run
+      // leaves the user's adapter as it was.
+      const { trained, tensors, baseAnswers, adaptedAnswers } = await guarded(
+        async () => {
+          const baseAnswers = await greedyAnswers(vlm, null, prompts, greedyLength);
+          onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
+          let step = 0;
+          const trained = await adaptOnDataset(
+            vlm,
+            initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) }),
+            prompts,
+            batches,
+            config,
+            (metrics) =>
+              onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
+          );
+          const tensors = await exportLoraTensors(trained.adapter.params);
+          const adaptedAnswers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);
+          onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
+          return { trained, tensors, baseAnswers, adaptedAnswers };
+        },
+        ({ trained }) => disposeTrainState(trained),
+      );
+      dropAdapter();
+      session.train = trained;
+      session.savedAdapter = { lora, tensors };
+      const example = 'example' in schedule ? schedule.example : null;
+      const exampleItem = example === null ? undefined : items[example];
+      return {
+        split: itemsUrl,
+        itemsAdapted: new Set(batches.flat()).size,
+        itemsEvaluated: items.length,
+        base: scoreAnswers(items, baseAnswers),
+        adapted: scoreAnswers(items, adaptedAnswers),
+        example:
+          example === null || !exampleItem
+            ? null
+            : {
+                number: example + 1,
+                question: exampleItem.question,
+                label: exampleItem.answer,
+                base: baseAnswers[example] ?? '',
+                adapted: adaptedAnswers[example] ?? '',
+              },
+      };
     } finally {
       for (const prompt of prompts) prompt.embeds.dispose();
     }

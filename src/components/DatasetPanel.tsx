@@ -1,14 +1,21 @@
 import { useState } from 'react';
 import type { DatasetSplit } from '../datasets';
-import { type DatasetSchedule, PAPER_DATASET_SCHEDULE } from '../rl/datasetSchedule';
+import {
+  type DatasetSchedule,
+  PAPER_DATASET_SCHEDULE,
+  SINGLE_EXAMPLE_SCHEDULE,
+  type SingleExampleSchedule,
+} from '../rl/datasetSchedule';
 import type { DatasetRun } from '../store';
 
 type Props = {
   splits: DatasetSplit[];
   run: DatasetRun;
   ready: boolean;
-  onRun: (split: DatasetSplit, schedule: DatasetSchedule) => void;
+  onRun: (split: DatasetSplit, schedule: DatasetSchedule | SingleExampleSchedule) => void;
 };
+
+type Mode = 'subset' | 'single example';
 
 type Row = [label: string, base: number | undefined, adapted: number | undefined];
 
@@ -16,10 +23,15 @@ function percent(x: number | undefined): string {
   return x === undefined ? '–' : `${(x * 100).toFixed(1)} %`;
 }
 
-/** Dataset mode: adapt on an unlabeled subset of a split, then greedy accuracy on all of it. */
+/**
+ * Dataset mode: adapt on an unlabeled subset of a split (or on one of its items repeated as the
+ * batch), then greedy accuracy on all of it.
+ */
 export function DatasetPanel({ splits, run, ready, onRun }: Props) {
   const [name, setName] = useState('');
+  const [mode, setMode] = useState<Mode>('subset');
   const [schedule, setSchedule] = useState<DatasetSchedule>({ ...PAPER_DATASET_SCHEDULE });
+  const [single, setSingle] = useState<SingleExampleSchedule>({ ...SINGLE_EXAMPLE_SCHEDULE });
   const split = splits.find((s) => s.name === name) ?? splits.find((s) => s.shifted) ?? splits[0];
   if (!split) return null;
   const report = run.report;
@@ -31,24 +43,35 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
         ),
       ]
     : [];
-  const field = (key: keyof DatasetSchedule, label: string) => (
+  const numberInput = (
+    label: string,
+    value: number,
+    set: (value: number) => void,
+    max?: number,
+  ) => (
     <label>
       {label}
       <input
         type="number"
         min={1}
-        value={schedule[key]}
+        max={max}
+        value={value}
         disabled={run.running}
-        onChange={(event) => setSchedule({ ...schedule, [key]: Number(event.currentTarget.value) })}
+        onChange={(event) => set(Number(event.currentTarget.value))}
       />
     </label>
   );
+  const field = (key: keyof DatasetSchedule, label: string) =>
+    numberInput(label, schedule[key], (value) => setSchedule({ ...schedule, [key]: value }));
+  const singleField = (key: 'steps' | 'promptsPerStep', label: string) =>
+    numberInput(label, single[key], (value) => setSingle({ ...single, [key]: value }));
   return (
     <section className="panel dataset-panel" data-testid="dataset-panel">
       <h2>Dataset mode</h2>
       <p className="hint">
         Adapt on a random unlabeled subset of a split (the paper: 20 images, 2 epochs, 8 prompts per
-        step), then compare greedy accuracy on the whole split. Labels are used only to score.
+        step), or on a single example repeated as the whole batch of every step, then compare greedy
+        accuracy on the whole split. Labels are used only to score.
       </p>
       <div className="dataset-form">
         <label>
@@ -66,14 +89,41 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
             ))}
           </select>
         </label>
-        {field('subset', 'items adapted')}
-        {field('epochs', 'epochs')}
-        {field('promptsPerStep', 'prompts per step')}
+        <label>
+          adapt on
+          <select
+            value={mode}
+            disabled={run.running}
+            data-testid="dataset-mode"
+            onChange={(event) => setMode(event.currentTarget.value as Mode)}
+          >
+            <option value="subset">a random subset</option>
+            <option value="single example">a single example</option>
+          </select>
+        </label>
+        {mode === 'subset' ? (
+          <>
+            {field('subset', 'items adapted')}
+            {field('epochs', 'epochs')}
+            {field('promptsPerStep', 'prompts per step')}
+          </>
+        ) : (
+          <>
+            {numberInput(
+              'example number',
+              single.example + 1,
+              (value) => setSingle({ ...single, example: value - 1 }),
+              split.itemCount,
+            )}
+            {singleField('steps', 'steps')}
+            {singleField('promptsPerStep', 'copies per step')}
+          </>
+        )}
         <button
           type="button"
           data-testid="dataset-run"
           disabled={!ready || run.running}
-          onClick={() => onRun(split, schedule)}
+          onClick={() => onRun(split, mode === 'subset' ? schedule : single)}
         >
           {run.running ? 'Running…' : 'Run'}
         </button>
@@ -114,10 +164,21 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
           </tbody>
         </table>
       )}
+      {report?.example && (
+        <p className="dataset-example" data-testid="dataset-example">
+          Example {report.example.number}, “{report.example.question}” (label{' '}
+          <strong>{report.example.label}</strong>): base answer{' '}
+          <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
+          <strong>{report.example.adapted || '(none)'}</strong>.
+        </p>
+      )}
       {report && (
         <p className="hint">
-          {report.itemsAdapted} items adapted on, {report.itemsEvaluated} evaluated. The adapter is
-          now the session's: compare or export it above.
+          {report.example
+            ? `Adapted on example ${report.example.number} alone`
+            : `${report.itemsAdapted} items adapted on`}
+          , {report.itemsEvaluated} evaluated. The adapter is now the session's: compare or export
+          it above.
         </p>
       )}
     </section>

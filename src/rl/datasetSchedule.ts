@@ -1,5 +1,6 @@
 // Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
-// epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step).
+// epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
+// in single-example mode, on one item repeated as the whole batch of every step.
 
 export type DatasetSchedule = {
   /** Items adapted on, drawn at random from the split (paper: 20). */
@@ -49,4 +50,35 @@ export function adaptationBatches(
     }
   }
   return steps;
+}
+
+/** Single-example mode (spec §3): one item of the split is every step's whole batch. */
+export type SingleExampleSchedule = {
+  /** 0-based index of the item in the split. */
+  example: number;
+  steps: number;
+  /** Copies of the example per step; each copy draws its own votes. */
+  promptsPerStep: number;
+};
+
+/** As many prompts as the paper's dataset schedule (5 steps × 8 = 20 images × 2 epochs). */
+export const SINGLE_EXAMPLE_SCHEDULE: Readonly<SingleExampleSchedule> = {
+  example: 0,
+  steps: 5,
+  promptsPerStep: 8,
+};
+
+/** The item indices of each step: the example, promptsPerStep times, for every step. */
+export function singleExampleBatches(
+  itemCount: number,
+  schedule: SingleExampleSchedule,
+): number[][] {
+  const { example, steps, promptsPerStep } = schedule;
+  if (![steps, promptsPerStep].every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new Error('steps and prompts per step must be positive integers');
+  }
+  if (!(Number.isInteger(example) && example >= 0 && example < itemCount)) {
+    throw new Error(`the example must be one of the split's items, 1 to ${itemCount}`);
+  }
+  return Array.from({ length: steps }, () => Array<number>(promptsPerStep).fill(example));
 }

@@ -24,7 +24,9 @@ type Props = {
 };
 
 function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
-  return [steps, ...series.map((s) => s.values)];
+  // A step skipped for a non-finite loss shows as a gap, not as an axis stretched to infinity.
+  const finite = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
+  return [steps, ...series.map((s) => s.values.map(finite))];
 }
 
 function buildOptions(props: Props, width: number): uPlot.Options {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   adaptationBatches,
   PAPER_DATASET_SCHEDULE,
+  SINGLE_EXAMPLE_SCHEDULE,
   shuffled,
+  singleExampleBatches,
 } from '../../../src/rl/datasetSchedule';
 
 /** A deterministic stand-in for a seeded PRNG: cycles through fixed fractions. */
@@ -43,5 +45,37 @@ describe('adaptationBatches', () => {
     expect(() =>
       adaptationBatches(10, { subset: 0, epochs: 1, promptsPerStep: 8 }, Math.random),
     ).toThrow(/positive integers/);
+  });
+});
+
+describe('singleExampleBatches', () => {
+  it('makes the one example the whole batch of every step', () => {
+    expect(singleExampleBatches(300, { example: 41, steps: 3, promptsPerStep: 4 })).toEqual([
+      [41, 41, 41, 41],
+      [41, 41, 41, 41],
+      [41, 41, 41, 41],
+    ]);
+  });
+  it('by default trains on as many prompts as the paper schedule', () => {
+    const paper = adaptationBatches(300, PAPER_DATASET_SCHEDULE, () => 0.5).flat().length;
+    const single = singleExampleBatches(300, SINGLE_EXAMPLE_SCHEDULE);
+    expect(single.flat()).toHaveLength(paper);
+    expect(new Set(single.flat())).toEqual(new Set([0]));
+  });
+  it("refuses an example outside the split, naming the split's item numbers", () => {
+    expect(() => singleExampleBatches(5, { example: 5, steps: 1, promptsPerStep: 8 })).toThrow(
+      /1 to 5/,
+    );
+    expect(() => singleExampleBatches(5, { example: -1, steps: 1, promptsPerStep: 8 })).toThrow(
+      /1 to 5/,
+    );
+  });
+  it('refuses steps or copies that are not positive integers', () => {
+    expect(() => singleExampleBatches(5, { example: 0, steps: 0, promptsPerStep: 8 })).toThrow(
+      /positive integers/,
+    );
+    expect(() => singleExampleBatches(5, { example: 0, steps: 2, promptsPerStep: 1.5 })).toThrow(
+      /positive integers/,
+    );
   });
 });

@@ -58,7 +58,7 @@ export type LayerKV = { k: np.Array; v: np.Array };
 /** The shared prompt: embeddings, RoPE tables of its positions, and its causal+padding bias. */
 export type PrefixInputs = {
   embeds: np.Array; // [1, P, D] (P may include right padding)
-  cos: np.Array; // [P, headDim/2]
+  cos: np.Array; // [P, headDim]: RoPE tables as ropeTables makes them
   sin: np.Array;
   bias: np.Array; // [P, P]
 };
@@ -66,7 +66,7 @@ export type PrefixInputs = {
 /** B rows continuing the prompt, teacher-forced: all their tokens at once. */
 export type RowInputs = {
   embeds: np.Array; // [B, L, D]
-  cos: np.Array; // [L, headDim/2]
+  cos: np.Array; // [L, headDim]
   sin: np.Array;
   prefixBias: np.Array; // [P]: masks the prompt's padding
   selfBias: np.Array; // [L, L]: causal
@@ -74,8 +74,8 @@ export type RowInputs = {
 
 /** One decode step for B rows: the new token of each row, written at one cache slot. */
 export type DecodeInputs = {
-  embeds: np.Array; // [B, 1, D]
-  cos: np.Array; // [1, headDim/2]
+  tokens: np.Array; // int32 [B]: looked up in the embedding inside the step, not by the host
+  cos: np.Array; // [1, headDim]
   sin: np.Array;
   prefixBias: np.Array; // [P]
   slot: np.Array; // bool [S, 1]: the cache slot this step writes
@@ -110,14 +110,19 @@ function sliceLastAxis(x: np.Array, start: number, stop: number): np.Array {
   return x.slice(...keep, [start, stop]);
 }
 
-/** HF llama RoPE (rotate_half form) on x [..., T, headDim] with host tables cos/sin [T, headDim/2]. */
-export function applyRope(x: np.Array, cos: np.Array, sin: np.Array): np.Array {
+/**
+ * HF llama RoPE (rotate_half form) on x [..., T, headDim] with host tables [T, headDim] (see
+ * ropeTables): x · [cos, cos] + [x2, x1] · [−sin, sin]. Every slice of x is read once, so jax-js
+ * fuses this into the kernel that consumes it instead of materialising x1, x2 and both halves
+ * (5 kernels per call before); the products and sums are those of HF's form, bit for bit.
+ */
+export function applyRope(x: np.Array, cos: np.Array, signedSin: np.Array): np.Array {
   const half = (x.shape.at(-1) as number) / 2;
-  const x1 = sliceLastAxis(x.ref, 0, half);
-  const x2 = sliceLastAxis(x, half, 2 * half);
-  const first = x1.ref.mul(cos.ref).sub(x2.ref.mul(sin.ref));
-  const second = x2.mul(cos).add(x1.mul(sin));
-  return np.concatenate([first, second], -1);
+  const swapped = np.concatenate(
+    [sliceLastAxis(x.ref, half, 2 * half), sliceLastAxis(x.ref, 0, half)],
+    -1,
+  );
+  return x.mul(cos).add(swapped.mul(signedSin));
 }
 
 type KeyBlock = { k: np.Array; v: np.Array; bias: np.Array };
@@ -137,18 +142,20 @@ function attendBlocks(q: np.Array, blocks: KeyBlock[]): np.Array {
   const s = scores.length === 1 ? (scores[0] as np.Array) : np.concatenate(scores, -1);
   const m = lax.stopGradient(s.ref.max(-1, { keepdims: true }));
   const e = np.exp(s.sub(m));
-  const p = e.ref.div(e.sum(-1, { keepdims: true }));
+  const total = e.ref.sum(-1, { keepdims: true });
+  // Softmax normalisation after the value products: one division of [.., L, hd] instead of one
+  // pass over every score [.., L, S] (a kernel per layer fewer in decode).
   let out: np.Array | null = null;
   let offset = 0;
   blocks.forEach((b, i) => {
     const size = b.v.shape[2] as number;
-    const pi = i === blocks.length - 1 ? p : p.ref;
-    const pb = blocks.length === 1 ? pi : sliceLastAxis(pi, offset, offset + size);
-    const o = np.matmul(pb, np.expandDims(b.v, 2));
+    const ei = i === blocks.length - 1 ? e : e.ref;
+    const eb = blocks.length === 1 ? ei : sliceLastAxis(ei, offset, offset + size);
+    const o = np.matmul(eb, np.expandDims(b.v, 2));
     out = out ? out.add(o) : o;
     offset += size;
   });
-  return out as unknown as np.Array;
+  return (out as unknown as np.Array).div(total);
 }
 
 type Projected = { q: np.Array; k: np.Array; v: np.Array };
@@ -281,7 +288,8 @@ export function decodeStep(
   input: DecodeInputs,
 ): { hidden: np.Array; cache: LayerKV[] } {
   const eps = spec.config.rmsNormEps;
-  let x = input.embeds;
+  const rows = input.tokens.shape[0] as number;
+  let x = np.take(weights.embed.ref, input.tokens, 0).reshape([rows, 1, -1]);
   const newCache: LayerKV[] = [];
   weights.layers.forEach((w, i) => {
     const normed = rmsNorm(x.ref, w.inputNorm, eps);

@@ -21,23 +21,29 @@ function hostArray(values: number[] | Float64Array, shape: number[], at: Placeme
   return np.array(data, { dtype, device: at.device }).reshape(shape);
 }
 
-/** cos and sin [T, headDim/2] of HF llama RoPE: angle = position · theta^(-2i/headDim). */
+/**
+ * RoPE tables [T, headDim] of HF llama (angle = position · theta^(-2i/headDim), i < headDim/2),
+ * laid out for applyRope: cos = [cos, cos] and sin = [−sin, sin] along the last axis.
+ */
 export function ropeTables(
   positions: number[],
   config: Pick<TextConfig, 'headDim' | 'ropeTheta'>,
   at: Placement,
 ): { cos: np.Array; sin: np.Array } {
-  const half = config.headDim / 2;
-  const cos = new Float64Array(positions.length * half);
-  const sin = new Float64Array(positions.length * half);
+  const dim = config.headDim;
+  const half = dim / 2;
+  const cos = new Float64Array(positions.length * dim);
+  const sin = new Float64Array(positions.length * dim);
   positions.forEach((pos, t) => {
     for (let i = 0; i < half; i++) {
-      const angle = pos * config.ropeTheta ** ((-2 * i) / config.headDim);
-      cos[t * half + i] = Math.cos(angle);
-      sin[t * half + i] = Math.sin(angle);
+      const angle = pos * config.ropeTheta ** ((-2 * i) / dim);
+      cos[t * dim + i] = Math.cos(angle);
+      cos[t * dim + half + i] = Math.cos(angle);
+      sin[t * dim + i] = -Math.sin(angle);
+      sin[t * dim + half + i] = Math.sin(angle);
     }
   });
-  const shape = [positions.length, half];
+  const shape = [positions.length, dim];
   return { cos: hostArray(cos, shape, at), sin: hostArray(sin, shape, at) };
 }
 
@@ -107,9 +113,9 @@ export function rowInputs(
   };
 }
 
-/** Decode step `step` (0-based): the new tokens sit at position start + step, cache slot `step`. */
+/** Decode step `step` (0-based): each row's token sits at position start + step, cache slot `step`. */
 export function decodeInputs(
-  embeds: np.Array,
+  tokens: number[],
   start: number,
   step: number,
   cacheSize: number,
@@ -125,7 +131,7 @@ export function decodeInputs(
     )
     .reshape([cacheSize, 1]);
   return {
-    embeds,
+    tokens: np.array(tokens, { dtype: np.int32, device: at.device }),
     ...ropeTables([start + step], config, at),
     prefixBias: keyBias(prefixPadded, prefixLength, at),
     slot,

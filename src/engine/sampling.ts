@@ -11,7 +11,7 @@ import type { numpy as np } from '@jax-js/jax';
 import { jit, numpy as jnp, tree } from '@jax-js/jax';
 import type { DecodeInputs, DecoderWeights, LayerKV, LoraParams, PrefixInputs } from './decoder';
 import { decodeStep, headMatrix, logits, prefill } from './decoder';
-import { bucket, decodeInputs, embedTokens, padPositions, prefixInputs } from './inputs';
+import { bucket, decodeInputs, padPositions, prefixInputs } from './inputs';
 import type { Adapter, TextModel } from './model';
 import { cachedJit, specOf } from './model';
 import { LENGTH_BUCKET, PROMPT_BUCKET } from './train';
@@ -164,7 +164,7 @@ function prefillLogits(
   return { logits: logits(last, head), kv };
 }
 
-/** One decode step's logits [B, V] and the updated cache. */
+/** One decode step's logits [B, 1, V] (not reshaped: that would be one more kernel) and the cache. */
 function decodeLogits(
   spec: ReturnType<typeof specOf>,
   weights: DecoderWeights,
@@ -173,13 +173,9 @@ function decodeLogits(
   cache: LayerKV[],
   input: DecodeInputs,
 ): DecodeOut {
-  const rows = input.embeds.shape[0] as number;
   const head = headMatrix(tree.ref({ embed: weights.embed, lmHead: weights.lmHead }));
   const out = decodeStep(spec, weights, lora, prefixKV, cache, input);
-  return {
-    logits: logits(out.hidden, head).reshape([rows, -1]),
-    cache: out.cache,
-  };
+  return { logits: logits(out.hidden, head), cache: out.cache };
 }
 
 /** Compiled prefill and decode for this model and adapter (jit takes no null arguments). */
@@ -289,10 +285,9 @@ export async function sample(
     }));
     for (let step = 0; step < steps && done.some((d) => !d); step++) {
       // Stopped rows keep feeding their last token; their outputs are ignored.
-      const fed = tokens.map((row) => [row[row.length - 1] as number]);
-      const embeds = embedTokens(model.weights.embed, fed);
+      const fed = tokens.map((row) => row[row.length - 1] as number);
       const input = decodeInputs(
-        embeds,
+        fed,
         promptLength,
         step,
         cacheSize,

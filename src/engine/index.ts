@@ -7,6 +7,8 @@ export { PROJECTIONS } from './decoder';
 export { embedPrompt, embedTokens } from './inputs';
 export type { LoraConfig } from './lora';
 export { exportLoraTensors, importLoraTensors, initLora, loraScale } from './lora';
+export type { GpuMemoryCounter } from './memory';
+export { trackGpuMemory } from './memory';
 export type { Adapter, TextModel } from './model';
 export { disposeModel } from './model';
 export type { AdamWOptions } from './optim';

@@ -58,14 +58,13 @@ function argmaxOf(row: ArrayLike<number>): number {
   return best;
 }
 
-/** log-softmax of z (in place into a new Float64Array). */
-function logSoftmax(z: Float64Array): Float64Array {
+/** log Σ exp(z): a token's log-softmax is z[token] minus this (no array of them is built). */
+function logSumExp(z: ArrayLike<number>): number {
   let m = Number.NEGATIVE_INFINITY;
-  for (const v of z) if (v > m) m = v;
+  for (let i = 0; i < z.length; i++) if ((z[i] as number) > m) m = z[i] as number;
   let s = 0;
-  for (const v of z) s += Math.exp(v - m);
-  const lse = m + Math.log(s);
-  return z.map((v) => v - lse);
+  for (let i = 0; i < z.length; i++) s += Math.exp((z[i] as number) - m);
+  return m + Math.log(s);
 }
 
 /**
@@ -88,10 +87,10 @@ export function chooseToken(
   if (!(t >= 0)) throw new Error(`temperature must be ≥ 0, got ${t}`);
   if (t === 0) {
     const token = argmaxOf(row);
-    return { token, logprob: logSoftmax(Float64Array.from(row))[token] as number };
+    return { token, logprob: (row[token] as number) - logSumExp(row) };
   }
   const z = Float64Array.from(row, (v) => v / t);
-  const logp = logSoftmax(z);
+  const lse = logSumExp(z);
   const keep = new Uint8Array(vocab).fill(1);
   const topK = opts.topK;
   if (topK != null && topK > 0 && topK < vocab) {
@@ -138,7 +137,7 @@ export function chooseToken(
       break;
     }
   }
-  return { token, logprob: logp[token] as number };
+  return { token, logprob: (z[token] as number) - lse };
 }
 
 function asFloats(data: Awaited<ReturnType<np.Array['data']>>): Float32Array | Float64Array {

@@ -4,7 +4,10 @@
 //
 // Definitions (all after a warm-up call, so compilation is excluded; medians of `--repeats`):
 //   prefill_ms        prompt prefill + the first token of every row
-//   decode_tokens_per_s  rows × (new_tokens - 1) / (greedy run of new_tokens - prefill), no EOS stop
+//   decode_tokens_per_s  rows × (new_tokens - 1) / (greedy run of new_tokens - prefill), no EOS stop;
+//                     the two runs are timed back to back and the median is over those paired
+//                     differences, in rounds that alternate with transformers.js' (the machine
+//                     may be shared: both engines then see the same load)
 //   vote_ms           one TTRV vote: `rows` samples of new_tokens at temperature 1
 //   train_step_ms     one GRPO step (loss, gradients, AdamW) on `rows` completions of new_tokens
 //   transformersjs_decode_tokens_per_s  the same decode rate for transformers.js generate()
@@ -43,7 +46,7 @@ function parseArgs(argv: string[]): Args {
     backend: (value('--backend') ?? 'wasm') as Device,
     rows: Number(value('--rows') ?? 16),
     newTokens: Number(value('--new-tokens') ?? 16),
-    repeats: Number(value('--repeats') ?? 5),
+    repeats: Number(value('--repeats') ?? 9),
   };
 }
 
@@ -60,15 +63,22 @@ function setupNode(backend: Device): void {
   });
 }
 
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
+/** The median of a list of times. */
+export function middle(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 export async function median(repeats: number, run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    await run();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  for (let i = 0; i < repeats; i++) times.push(await timed(run));
+  return middle(times);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -102,7 +112,6 @@ export async function main(argv: string[]): Promise<void> {
     `model ${DEMO_MODEL}, backend ${args.backend}, ${rows} rows × ${newTokens} new tokens, prompt ${inputs.inputIds.length} tokens`,
   );
 
-  // Ours.
   const greedy = (maxNewTokens: number) =>
     sample(model, null, promptEmbeds, {
       numRows: rows,
@@ -111,11 +120,29 @@ export async function main(argv: string[]): Promise<void> {
       seed: 0,
       eosTokenIds: [],
     });
+  const theirs = (maxNewTokens: number) => demo.generate(inputs, rows, maxNewTokens, maxNewTokens);
   await greedy(newTokens);
-  const prefillMs = await median(repeats, () => greedy(1));
-  const greedyMs = await median(repeats, () => greedy(newTokens));
-  const decodeTokensPerS = (rows * (newTokens - 1)) / ((greedyMs - prefillMs) / 1000);
+  await theirs(newTokens);
+  const ours = { prefill: [] as number[], decode: [] as number[] };
+  const their = { prefill: [] as number[], decode: [] as number[] };
+  for (let round = 0; round < repeats; round++) {
+    for (const [engine, run] of [
+      [ours, greedy],
+      [their, theirs],
+    ] as const) {
+      const prefill = await timed(() => run(1));
+      engine.prefill.push(prefill);
+      engine.decode.push((await timed(() => run(newTokens))) - prefill);
+    }
+  }
+  const decodeRate = (decodeMs: number[]) => (rows * (newTokens - 1)) / (middle(decodeMs) / 1000);
+  const prefillMs = middle(ours.prefill);
+  const decodeTokensPerS = decodeRate(ours.decode);
+  const theirTokensPerS = decodeRate(their.decode);
   log(`ours: prefill ${prefillMs.toFixed(1)} ms, decode ${decodeTokensPerS.toFixed(0)} tokens/s`);
+  log(
+    `transformers.js: prefill ${middle(their.prefill).toFixed(1)} ms, decode ${theirTokensPerS.toFixed(0)} tokens/s`,
+  );
 
   const loraConfig = { r: 8, loraAlpha: 16, targetModules: ALL };
   let state = initTrainState({ config: loraConfig, params: initLora(model.config, loraConfig, 0) });
@@ -148,15 +175,6 @@ export async function main(argv: string[]): Promise<void> {
   await step();
   const trainStepMs = await median(repeats, step);
   log(`ours: vote ${voteMs.toFixed(1)} ms, train step ${trainStepMs.toFixed(1)} ms`);
-
-  // transformers.js, same prompt and rows.
-  await demo.generate(inputs, rows, newTokens, newTokens);
-  const theirPrefillMs = await median(repeats, () => demo.generate(inputs, rows, 1, 1));
-  const theirMs = await median(repeats, () => demo.generate(inputs, rows, newTokens, newTokens));
-  const theirTokensPerS = (rows * (newTokens - 1)) / ((theirMs - theirPrefillMs) / 1000);
-  log(
-    `transformers.js: prefill ${theirPrefillMs.toFixed(1)} ms, decode ${theirTokensPerS.toFixed(0)} tokens/s`,
-  );
 
   const result = {
     model: DEMO_MODEL,

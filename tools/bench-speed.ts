@@ -36,7 +36,7 @@ import { computeRewards } from '../src/rl/rewards';
 import { stepSeed, ttrvStep, vote } from '../src/session/ttrvStep';
 import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
-import { median } from './bench-engine';
+import { median, middle } from './bench-engine';
 import { loadTransformersDemo } from './bench-engine.transformers';
 import type { BenchBackend, NodeApp } from './bench-quality.node';
 import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './bench-quality.node';
@@ -60,11 +60,6 @@ function readArgs(argv: string[]): Args {
     repeats: Number(values.repeats),
     root: values.root,
   };
-}
-
-/** The median of a list of times. */
-function middle(times: number[]): number {
-  return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
 }
 
 /** The step's GRPO options as ttrvStep passes them (constant rate: no warm-up by default). */

@@ -1,7 +1,7 @@
 // The engine on the shipped demo model against PyTorch's golden vectors (tools/demo-model/golden.py,
 // float64 autograd on the f32 weights): logits at every prompt position, per-token log-probs with
 // and without a seeded LoRA (B non-zero), the GRPO loss and the gradient of every LoRA A and B.
-// Also: a fresh adapter (PEFT init, B = 0) gives exactly the base model's logits. On Wasm and on
+// Also: a fresh adapter (PEFT init, B = 0) gives the base model's logits bit for bit. On Wasm and on
 // WebGPU (Dawn on SwiftShader); the demo model is small enough for both.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

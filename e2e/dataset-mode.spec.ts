@@ -1,5 +1,6 @@
-// Dataset mode in the app: adapt on a few unlabeled items of a shipped split, then greedy accuracy
-// on the whole split before and after, overall and per question type.
+// Dataset mode in the app: adapt on a few unlabeled items of a shipped split (or on one item
+// repeated as the batch), then greedy accuracy on the whole split before and after, overall and
+// per question type.
 import { expect, test } from '@playwright/test';
 import { openPlayground } from './helpers';
 
@@ -9,7 +10,7 @@ test('dataset mode adapts on a subset and scores the whole split before and afte
   test.setTimeout(600_000);
   await openPlayground(page);
   const panel = page.getByTestId('dataset-panel');
-  await panel.getByRole('combobox').selectOption('sketch');
+  await panel.getByLabel('split').selectOption('sketch');
   await panel.getByLabel('items adapted').fill('4');
   await panel.getByLabel('epochs').fill('1');
   await panel.getByLabel('prompts per step').fill('4');
@@ -24,4 +25,29 @@ test('dataset mode adapts on a subset and scores the whole split before and afte
   await expect(panel).toContainText(/4 items adapted on, \d+ evaluated/);
   // The adaptation steps drew the charts.
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
+});
+
+test('single-example mode adapts on one item repeated as the batch, then scores the whole split', async ({
+  page,
+}) => {
+  test.setTimeout(600_000);
+  await openPlayground(page);
+  const panel = page.getByTestId('dataset-panel');
+  await panel.getByLabel('split').selectOption('sketch');
+  await panel.getByLabel('adapt on').selectOption('single example');
+  await expect(panel.getByLabel('items adapted')).toHaveCount(0);
+  await panel.getByLabel('example number').fill('7');
+  await panel.getByLabel('steps').fill('1');
+  await panel.getByLabel('copies per step').fill('2');
+  await page.getByTestId('dataset-run').click();
+  const results = page.getByTestId('dataset-results');
+  await expect(results).toBeVisible({ timeout: 540_000 });
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await expect(page.getByTestId('dataset-adapted-accuracy')).toHaveText(/^\d+\.\d %$/);
+  await expect(page.getByTestId('dataset-example')).toHaveText(
+    /^Example 7, “.+” \(label .+\): base answer .+, adapted .+\.$/,
+  );
+  await expect(panel).toContainText('Adapted on example 7 alone, 300 evaluated');
+  await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
+  await panel.screenshot({ path: test.info().outputPath('single-example.png') });
 });

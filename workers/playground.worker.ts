@@ -85,6 +85,7 @@ export type DatasetProgress = {
 /** Single-example mode: the one item adapted on, and its greedy answers before and after. */
 export type ExampleReport = {
   number: number;
+  image: string;
   question: string;
   label: string;
   base: string;
@@ -316,13 +317,17 @@ const api = {
   ): Promise<ModelInfo> {
     if (!session.gpu) await init('wasm');
     const device: Device = session.gpu ? 'webgpu' : 'wasm';
-    const vlm = await loadVisionLanguageModel(choice, {
-      origin: self.location.origin,
-      device,
-      visionDevice: session.gpu ? 'webgpu' : 'wasm',
-      shaderF16: session.gpu?.facts.shaderF16 ?? false,
-      onProgress,
-    });
+    const vlm = await guarded(
+      () =>
+        loadVisionLanguageModel(choice, {
+          origin: self.location.origin,
+          device,
+          visionDevice: session.gpu ? 'webgpu' : 'wasm',
+          shaderF16: session.gpu?.facts.shaderF16 ?? false,
+          onProgress,
+        }),
+      (garbage) => disposeModel(garbage.text),
+    );
     dropPrompt();
     dropAdapter();
     if (session.vlm) disposeModel(session.vlm.text);
@@ -425,17 +430,17 @@ const api = {
         : adaptationBatches(items.length, schedule, seededRandom(config.seed));
     const prompts: PreparedPrompt[] = [];
     try {
-      for (const [i, item] of items.entries()) {
-        const image = await RawImage.fromURL(item.image);
-        prompts.push(await preparePrompt(vlm, image, item.question));
-        onProgress({ phase: 'preparing', done: i + 1, total: items.length });
-      }
       const lora = loraConfigOf(config);
       const greedyLength = config.max_completion_length;
       // The session's adapter is replaced only once the run has finished cleanly: a failed run
       // leaves the user's adapter as it was.
       const { trained, tensors, baseAnswers, adaptedAnswers } = await guarded(
         async () => {
+          for (const [i, item] of items.entries()) {
+            const image = await RawImage.fromURL(item.image);
+            prompts.push(await preparePrompt(vlm, image, item.question));
+            onProgress({ phase: 'preparing', done: i + 1, total: items.length });
+          }
           const baseAnswers = await greedyAnswers(vlm, null, prompts, greedyLength);
           onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
           let step = 0;
@@ -471,6 +476,7 @@ const api = {
             ? null
             : {
                 number: example + 1,
+                image: exampleItem.image,
                 question: exampleItem.question,
                 label: exampleItem.answer,
                 base: baseAnswers[example] ?? '',
@@ -508,10 +514,16 @@ const api = {
       }
       throw error;
     }
-    const params = importLoraTensors(vlm.text.config, read.lora, read.tensors);
+    const { params, tensors } = await guarded(
+      async () => {
+        const params = importLoraTensors(vlm.text.config, read.lora, read.tensors);
+        return { params, tensors: await exportLoraTensors(params) };
+      },
+      (garbage) => tree.dispose(garbage.params),
+    );
     dropAdapter();
     session.train = initTrainState({ config: read.lora, params });
-    session.savedAdapter = { lora: read.lora, tensors: await exportLoraTensors(params) };
+    session.savedAdapter = { lora: read.lora, tensors };
     return {
       r: read.lora.r,
       lora_alpha: read.lora.loraAlpha,

@@ -166,10 +166,13 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
       )}
       {report?.example && (
         <p className="dataset-example" data-testid="dataset-example">
-          Example {report.example.number}, “{report.example.question}” (label{' '}
-          <strong>{report.example.label}</strong>): base answer{' '}
-          <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
-          <strong>{report.example.adapted || '(none)'}</strong>.
+          <img src={report.example.image} alt="" />
+          <span>
+            Example {report.example.number}, “{report.example.question}” (label{' '}
+            <strong>{report.example.label}</strong>): base answer{' '}
+            <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
+            <strong>{report.example.adapted || '(none)'}</strong>.
+          </span>
         </p>
       )}
       {report && (

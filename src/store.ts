@@ -105,6 +105,11 @@ function messageOf(error: unknown): string {
   return text.replace(/^Error: /, '');
 }
 
+/** The run note for a step whose update was skipped (a non-finite loss or gradient). */
+function skippedNote(metrics: StepMetrics, reason: string): string {
+  return `Step ${metrics.step} skipped: ${reason}; the adapter was left as it was.`;
+}
+
 export const usePlayground = create<PlaygroundStore>((set, get) => {
   /** Runs an action; any failure becomes the banner's message and the app keeps going. */
   const attempt = async (action: () => Promise<void>) => {
@@ -123,9 +128,7 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
         ...s.run,
         history: [...s.run.history, report.metrics],
         distributions: [...s.run.distributions, report.distribution],
-        note: report.skipped
-          ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
-          : s.run.note,
+        note: report.skipped ? skippedNote(report.metrics, report.skipped) : s.run.note,
       },
     }));
     return report.metrics;
@@ -348,7 +351,13 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
         set((s) => ({
           datasetRun: { ...s.datasetRun, progress },
           run: progress.metrics
-            ? { ...s.run, history: [...s.run.history, progress.metrics] }
+            ? {
+                ...s.run,
+                history: [...s.run.history, progress.metrics],
+                note: progress.skipped
+                  ? skippedNote(progress.metrics, progress.skipped)
+                  : s.run.note,
+              }
             : s.run,
         }));
       });

@@ -80,6 +80,8 @@ export type DatasetProgress = {
   done: number;
   total: number;
   metrics?: StepMetrics;
+  /** Why this adaptation step's update was skipped (non-finite loss or gradient), or null. */
+  skipped?: string | null;
 };
 
 /** Single-example mode: the one item adapted on, and its greedy answers before and after. */
@@ -450,8 +452,14 @@ const api = {
             prompts,
             batches,
             config,
-            (metrics) =>
-              onProgress({ phase: 'adapting', done: ++step, total: batches.length, metrics }),
+            (metrics, skipped) =>
+              onProgress({
+                phase: 'adapting',
+                done: ++step,
+                total: batches.length,
+                metrics,
+                skipped,
+              }),
           );
           const tensors = await exportLoraTensors(trained.adapter.params);
           const adaptedAnswers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);

@@ -1,7 +1,8 @@
 // A non-finite loss or gradient (issue 5, point 5): the step is skipped and the page says so; the
-// adapter is left exactly as it was and still exports, and the next step trains again.
+// adapter is left exactly as it was and still exports, and the next step trains again. An update
+// that overflows the weights themselves is undone the same way.
 import { expect, test } from '@playwright/test';
-import { downloadAdapter, openWithOneStep } from './helpers';
+import { dismissError, downloadAdapter, expectError, openWithOneStep, stepCount } from './helpers';
 
 test('a step whose loss or gradient is not finite is skipped, shown, and leaves the adapter alone', async ({
   page,
@@ -29,8 +30,21 @@ test('a step whose loss or gradient is not finite is skipped, shown, and leaves 
     Buffer.from(adapterAfterSkip.safetensorsBytes).equals(adapterAfterStep1.safetensorsBytes),
   ).toBe(true);
 
-  // Back to a sane temperature, training goes on from the same adapter.
+  // A learning rate past float32's range: loss and gradient are finite, the update is not.
   await page.getByTestId('setting-temperature').fill('1');
+  await page.getByTestId('setting-learning_rate').fill('1e39');
+  await page.getByTestId('step-button').click();
+  await expectError(page, /The update made the adapter's weights non-finite.*undone/);
+  await page.screenshot({ path: test.info().outputPath('overflowed-update.png') });
+  expect(await stepCount(page)).toBe(2);
+  const adapterAfterOverflow = await downloadAdapter(page);
+  expect(
+    Buffer.from(adapterAfterOverflow.safetensorsBytes).equals(adapterAfterStep1.safetensorsBytes),
+  ).toBe(true);
+  await dismissError(page);
+
+  // Back to sane settings, training goes on from the same adapter.
+  await page.getByTestId('setting-learning_rate').fill('0.0005');
   await page.getByTestId('step-button').click();
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '3', {
     timeout: 240_000,

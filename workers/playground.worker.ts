@@ -387,6 +387,14 @@ const api = {
           const tensors = outcome.skipped
             ? null
             : await exportLoraTensors(outcome.state.adapter.params);
+          // A finite loss and gradient can still overflow the update itself (a huge
+          // learning_rate): such an adapter would only ever answer garbage.
+          if (tensors && !tensors.every((t) => t.data.every(Number.isFinite))) {
+            disposeTrainState(outcome.state);
+            throw new Error(
+              `The update made the adapter's weights non-finite (is learning_rate ${config.learning_rate} too large?). The step was undone; the adapter is the last good step's.`,
+            );
+          }
           return { outcome, tensors };
         };
         return stepped().catch((error: unknown) => {

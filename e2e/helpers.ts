@@ -23,8 +23,8 @@ export async function openWithOneStep(page: Page): Promise<void> {
   });
 }
 
-/** The worker's diagnostics handle (workers/playground.worker.ts): for tests only. */
-export type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };
+/** The worker's diagnostics handle, `self.ttrvDiagnostics`: for tests only. */
+export type { Diagnostics } from '../workers/playground.worker';
 
 /** The playground's worker, where `self.ttrvDiagnostics` lives. */
 export function playgroundWorker(page: Page): Worker {

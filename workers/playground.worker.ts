@@ -224,6 +224,17 @@ function restoreSavedAdapter(vlm: VisionLanguageModel): void {
   });
 }
 
+function allFinite(tensors: readonly Float32Tensor[]): boolean {
+  return tensors.every((t) => t.data.every(Number.isFinite));
+}
+
+/** For an update whose loss and gradient were finite but whose new weights are not. */
+function overflowError(config: TtrvConfig): Error {
+  return new Error(
+    `The update made the adapter's weights non-finite (is learning_rate ${config.learning_rate} too large?). It was undone; the adapter is the last good one.`,
+  );
+}
+
 function checkConfig(config: TtrvConfig): void {
   const issues = validateTtrvConfig(config);
   if (issues.length > 0) throw new Error(`Settings: ${issues.map((i) => i.message).join('; ')}`);
@@ -235,7 +246,7 @@ function checkConfig(config: TtrvConfig): void {
  * inside the next guarded() call's out-of-memory scope (allocate too much there to see how an
  * out-of-memory error is handled).
  */
-type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };
+export type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };
 let diagnostics: Diagnostics | null = null;
 
 /**
@@ -389,11 +400,9 @@ const api = {
             : await exportLoraTensors(outcome.state.adapter.params);
           // A finite loss and gradient can still overflow the update itself (a huge
           // learning_rate): such an adapter would only ever answer garbage.
-          if (tensors && !tensors.every((t) => t.data.every(Number.isFinite))) {
+          if (tensors && !allFinite(tensors)) {
             disposeTrainState(outcome.state);
-            throw new Error(
-              `The update made the adapter's weights non-finite (is learning_rate ${config.learning_rate} too large?). The step was undone; the adapter is the last good step's.`,
-            );
+            throw overflowError(config);
           }
           return { outcome, tensors };
         };
@@ -470,6 +479,10 @@ const api = {
               }),
           );
           const tensors = await exportLoraTensors(trained.adapter.params);
+          if (!allFinite(tensors)) {
+            disposeTrainState(trained);
+            throw overflowError(config);
+          }
           const adaptedAnswers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);
           onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
           return { trained, tensors, baseAnswers, adaptedAnswers };

@@ -52,6 +52,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** NaN or ±Infinity in a row of logits: the forward pass overflowed, so no token can be chosen. */
+export class NonFiniteLogitsError extends Error {
+  constructor() {
+    super(
+      'The model produced non-finite logits (NaN/Infinity): the adapter may have diverged; reset or re-import it.',
+    );
+  }
+}
+
+function checkFinite(row: ArrayLike<number>): void {
+  for (let i = 0; i < row.length; i++) {
+    if (!Number.isFinite(row[i] as number)) throw new NonFiniteLogitsError();
+  }
+}
+
 function argmaxOf(row: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if ((row[i] as number) > (row[best] as number)) best = i;
@@ -74,7 +89,8 @@ function logSumExp(z: ArrayLike<number>): number {
  * (and any tied with the k-th), then top-p keeps the smallest set of most likely tokens whose
  * probability reaches topP (transformers' TopPLogitsWarper: in ascending order, drop tokens while
  * the cumulative probability is ≤ 1 − topP; the most likely token always stays), and one token
- * is drawn from the renormalised remainder with one call of `random`.
+ * is drawn from the renormalised remainder with one call of `random`. A NaN or infinite logit
+ * throws NonFiniteLogitsError.
  */
 export function chooseToken(
   row: ArrayLike<number>,
@@ -83,6 +99,9 @@ export function chooseToken(
 ): { token: number; logprob: number } {
   const vocab = row.length;
   if (vocab === 0) throw new Error('chooseToken: empty logits');
+  // NaN compares false with everything: without this, argmax and the draw would quietly return
+  // token 0 or −1 and the run would go on with garbage.
+  checkFinite(row);
   const t = opts.temperature;
   if (!(t >= 0)) throw new Error(`temperature must be ≥ 0, got ${t}`);
   if (t === 0) {
@@ -271,36 +290,42 @@ export async function sample(
     .reshape([padded]);
   const first = fns.prefill(prefixInputs(prefixEmbeds, promptLength, config, at), pick);
   const prefixKV = first.kv;
-  choose(asFloats(await first.logits.data()), false);
-
-  const steps = opts.maxNewTokens - 1;
-  if (steps > 0 && done.some((d) => !d)) {
-    // Slots 0..steps-1; the size is bucketed so nearby maxNewTokens share one compiled step.
-    const cacheSize = bucket(steps, LENGTH_BUCKET);
-    const { numKvHeads, headDim } = config;
-    let cache: LayerKV[] = prefixKV.map(() => ({
-      k: jnp.zeros([rows, numKvHeads, cacheSize, headDim], at),
-      v: jnp.zeros([rows, numKvHeads, cacheSize, headDim], at),
-    }));
-    for (let step = 0; step < steps && done.some((d) => !d); step++) {
-      // Stopped rows keep feeding their last token; their outputs are ignored.
-      const fed = tokens.map((row) => row[row.length - 1] as number);
-      const input = decodeInputs(
-        fed,
-        promptLength,
-        step,
-        cacheSize,
-        padded,
-        promptLength,
-        config,
-        at,
-      );
-      const out = fns.decode(tree.ref(prefixKV), cache, input);
-      cache = out.cache;
-      choose(asFloats(await out.logits.data()), true);
+  // The caches are freed also when choosing throws (non-finite logits).
+  try {
+    choose(asFloats(await first.logits.data()), false);
+    const steps = opts.maxNewTokens - 1;
+    if (steps > 0 && done.some((d) => !d)) {
+      // Slots 0..steps-1; the size is bucketed so nearby maxNewTokens share one compiled step.
+      const cacheSize = bucket(steps, LENGTH_BUCKET);
+      const { numKvHeads, headDim } = config;
+      let cache: LayerKV[] = prefixKV.map(() => ({
+        k: jnp.zeros([rows, numKvHeads, cacheSize, headDim], at),
+        v: jnp.zeros([rows, numKvHeads, cacheSize, headDim], at),
+      }));
+      try {
+        for (let step = 0; step < steps && done.some((d) => !d); step++) {
+          // Stopped rows keep feeding their last token; their outputs are ignored.
+          const fed = tokens.map((row) => row[row.length - 1] as number);
+          const input = decodeInputs(
+            fed,
+            promptLength,
+            step,
+            cacheSize,
+            padded,
+            promptLength,
+            config,
+            at,
+          );
+          const out = fns.decode(tree.ref(prefixKV), cache, input);
+          cache = out.cache;
+          choose(asFloats(await out.logits.data()), true);
+        }
+      } finally {
+        tree.dispose(cache);
+      }
     }
-    tree.dispose(cache);
+  } finally {
+    tree.dispose(prefixKV);
   }
-  tree.dispose(prefixKV);
   return { tokens, logprobs };
 }

@@ -7,7 +7,7 @@ import { embedTokens, prefixInputs } from '../../src/engine/inputs';
 import { initLora } from '../../src/engine/lora';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel, specOf } from '../../src/engine/model';
-import { chooseToken, sample, seededRandom } from '../../src/engine/sampling';
+import { chooseToken, NonFiniteLogitsError, sample, seededRandom } from '../../src/engine/sampling';
 import { completionLogprobs } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
 import { host, tinyConfig, toRefLora, toRefWeights } from './helpers';
@@ -95,6 +95,18 @@ describe('chooseToken', () => {
     for (const [i, x] of f.entries()) {
       expect(Math.abs(x - (expected[i] as number))).toBeLessThan(0.015);
     }
+  });
+
+  it('refuses NaN or infinite logits with a clear error instead of choosing a token', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const broken = [...row.slice(0, 2), bad, ...row.slice(3)];
+      for (const opts of [{ temperature: 0 }, { temperature: 1, topK: 2, topP: 0.9 }]) {
+        expect(() => chooseToken(broken, opts, () => 0.5)).toThrow(NonFiniteLogitsError);
+      }
+    }
+    expect(() => chooseToken([Number.NaN], { temperature: 0 }, () => 0.5)).toThrow(
+      /non-finite logits \(NaN\/Infinity\): the adapter may have diverged; reset or re-import it/,
+    );
   });
 });
 
@@ -206,6 +218,25 @@ describe('sample (Wasm, tiny model)', () => {
         expect(out.logprobs[r]?.[t]).toBeCloseTo(tf.logprobs[r]?.[t] as number, 4);
       });
     });
+  });
+
+  it('rejects an adapter that makes the logits NaN, and the model still samples after', async () => {
+    const loraConfig = { r: 4, loraAlpha: 8, targetModules: ALL };
+    const params = initLora(model.config, loraConfig, 5);
+    for (const layer of params.layers) {
+      for (const pair of Object.values(layer)) {
+        const b = pair.b;
+        pair.b = np.full(b.shape, Number.NaN);
+        b.dispose();
+      }
+    }
+    const opts = { numRows: 2, maxNewTokens: 4, temperature: 1, seed: 3 };
+    await expect(sample(model, { config: loraConfig, params }, promptEmbeds, opts)).rejects.toThrow(
+      NonFiniteLogitsError,
+    );
+    tree.dispose(params);
+    const { tokens } = await sample(model, adapter, promptEmbeds, opts);
+    expect(tokens.every((row) => row.length > 0 && row.every((t) => t >= 0))).toBe(true);
   });
 
   it('is reproducible from the seed; another seed gives other tokens', async () => {

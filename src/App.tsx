@@ -75,6 +75,7 @@ export function App() {
             run={s.datasetRun}
             ready={ready && !running}
             onRun={s.runDataset}
+            onOpenFolder={s.openDatasetFolder}
           />
           <ExportPanel
             hasSteps={s.run.history.length > 0}

@@ -1,11 +1,19 @@
-// The shipped demo splits (public/datasets/shapes/index.json, written by tools/demo-model).
+// What dataset mode runs on: the shipped demo splits (public/datasets/shapes/index.json, written
+// by tools/demo-model), or a folder the user picked in the same layout.
+export type DatasetSource = { kind: 'url'; itemsUrl: string } | { kind: 'folder'; files: File[] };
+
 export type DatasetSplit = {
   name: string;
-  itemsUrl: string;
+  source: DatasetSource;
   itemCount: number;
+  /** Whether every item has an answer: accuracy is scored only then. */
+  labeled: boolean;
   shifted: boolean;
   description: string;
 };
+
+/** What the worker found in a picked folder (src/session/datasetFolder.ts). */
+export type FolderSummary = { name: string; itemCount: number; labeled: boolean; types: string[] };
 
 const DEMO_DATASET = '/datasets/shapes/';
 
@@ -19,9 +27,27 @@ export async function fetchDemoSplits(): Promise<DatasetSplit[]> {
   const index = (await response.json()) as IndexFile;
   return Object.entries(index.splits).map(([name, split]) => ({
     name,
-    itemsUrl: new URL(`${DEMO_DATASET}${split.items}`, location.href).href,
+    source: { kind: 'url', itemsUrl: new URL(`${DEMO_DATASET}${split.items}`, location.href).href },
     itemCount: split.n_items,
+    labeled: true,
     shifted: split.shifted,
     description: split.description,
   }));
+}
+
+/** A picked folder as a split of the list (named apart from the shipped ones). */
+export function folderSplit(summary: FolderSummary, files: File[]): DatasetSplit {
+  const { itemCount, labeled, types } = summary;
+  return {
+    name: `folder ${summary.name}`,
+    source: { kind: 'folder', files },
+    itemCount,
+    labeled,
+    shifted: false,
+    description: `The picked folder ${summary.name}: ${itemCount} item${itemCount === 1 ? '' : 's'}, question types ${types.join(', ')}; ${
+      labeled
+        ? 'labeled, so accuracy is scored (labels are never used to adapt).'
+        : 'no labels, so the run adapts and reports agreement but no accuracy.'
+    }`,
+  };
 }

@@ -11,7 +11,7 @@ import type {
   ModelInfo,
 } from '../workers/playground.worker';
 import type { DatasetSplit } from './datasets';
-import { fetchDemoSplits } from './datasets';
+import { fetchDemoSplits, folderSplit } from './datasets';
 import { downloadBlob } from './download';
 import { WEBGPU_UNAVAILABLE_HELP } from './gpu/adapterInfo';
 import type { ConfigIssue, TtrvConfig } from './rl/config';
@@ -88,6 +88,8 @@ type PlaygroundStore = {
   exportAdapter: () => Promise<void>;
   importAdapter: (file: File) => Promise<void>;
   exportMetrics: (format: 'json' | 'csv') => void;
+  /** Checks a picked dataset folder and adds it to the splits; its name, or null if refused. */
+  openDatasetFolder: (files: File[]) => Promise<string | null>;
   runDataset: (
     split: DatasetSplit,
     schedule: DatasetSchedule | SingleExampleSchedule,
@@ -164,7 +166,7 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
         () => {},
       );
       fetchDemoSplits().then(
-        (datasets) => set({ datasets }),
+        (demo) => set((s) => ({ datasets: [...demo, ...s.datasets] })),
         () => {},
       );
       if (!('gpu' in navigator) || !navigator.gpu) {
@@ -339,6 +341,16 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
       downloadBlob(`ttrv-metrics.${format}`, blob);
     },
 
+    openDatasetFolder: async (files) => {
+      let name: string | null = null;
+      await attempt(async () => {
+        const split = folderSplit(await worker.openDatasetFolder(files), files);
+        set((s) => ({ datasets: [...s.datasets.filter((d) => d.name !== split.name), split] }));
+        name = split.name;
+      });
+      return name;
+    },
+
     runDataset: async (split, schedule) => {
       const { model, configIssues, run, datasetRun } = get();
       if (model.state !== 'ready' || run.status === 'running' || datasetRun.running) return;
@@ -362,7 +374,7 @@ export const usePlayground = create<PlaygroundStore>((set, get) => {
         }));
       });
       await attempt(async () => {
-        const report = await worker.runDataset(split.itemsUrl, get().config, schedule, onProgress);
+        const report = await worker.runDataset(split.source, get().config, schedule, onProgress);
         set((s) => ({ datasetRun: { ...s.datasetRun, report } }));
       });
       set((s) => ({ datasetRun: { ...s.datasetRun, running: false } }));

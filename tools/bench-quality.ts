@@ -15,8 +15,8 @@ import type { Adapter } from '../src/engine/model';
 import { seededRandom } from '../src/engine/sampling';
 import type { TtrvConfig } from '../src/rl/config';
 import { DEFAULT_TTRV_CONFIG, validateTtrvConfig } from '../src/rl/config';
-import type { Accuracy, DatasetItem } from '../src/rl/datasetItems';
-import { parseItems, scoreAnswers } from '../src/rl/datasetItems';
+import type { Accuracy, LabeledItem } from '../src/rl/datasetItems';
+import { labeledItems, parseItems, scoreAnswers } from '../src/rl/datasetItems';
 import type { DatasetSchedule } from '../src/rl/datasetSchedule';
 import { adaptationBatches, PAPER_DATASET_SCHEDULE } from '../src/rl/datasetSchedule';
 import { countVotes, majorityAnswer } from '../src/rl/rewards';
@@ -90,7 +90,7 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-type Split = { name: string; shifted: boolean; items: DatasetItem[]; prompts: PreparedPrompt[] };
+type Split = { name: string; shifted: boolean; items: LabeledItem[]; prompts: PreparedPrompt[] };
 
 type IndexFile = { splits: Record<string, { items: string; shifted: boolean }> };
 
@@ -103,7 +103,8 @@ async function fetchText(url: string): Promise<string> {
 /** A split's items and their prompts (image features computed once, as the app does). */
 async function loadSplit(app: NodeApp, name: string, file: string, shifted: boolean) {
   const url = app.datasetUrl(file);
-  const items = parseItems(await fetchText(url), url);
+  const items = labeledItems(parseItems(await fetchText(url), url));
+  if (!items) throw new Error(`${url}: every item needs an answer to score the split`);
   const prompts: PreparedPrompt[] = [];
   for (const item of items) {
     prompts.push(await preparePrompt(app.vlm, await RawImage.fromURL(item.image), item.question));

@@ -7,6 +7,7 @@ import { type Device, defaultDevice, getWebGPUDevice, init, tree } from '@jax-js
 import * as Comlink from 'comlink';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import type { DatasetSource, FolderSummary } from '../src/datasets';
 import type { LoraConfig } from '../src/engine/lora';
 import { exportLoraTensors, importLoraTensors, initLora } from '../src/engine/lora';
 import { disposeModel } from '../src/engine/model';
@@ -17,11 +18,17 @@ import { AdapterError } from '../src/formats/peftAdapter';
 import type { Float32Tensor } from '../src/formats/safetensors';
 import { type AdapterFacts, describeAdapter } from '../src/gpu/adapterInfo';
 import { type GradientCheckResult, runGradientCheck } from '../src/gpu/gradientCheck';
-import { prepareImage } from '../src/image/prepareImage';
+import { ImageInputError, prepareImage } from '../src/image/prepareImage';
 import { MAX_QUESTION_LENGTH } from '../src/limits';
 import type { TtrvConfig } from '../src/rl/config';
 import { validateTtrvConfig } from '../src/rl/config';
-import { type Accuracy, parseItems, scoreAnswers } from '../src/rl/datasetItems';
+import {
+  type Accuracy,
+  type DatasetItem,
+  labeledItems,
+  parseItems,
+  scoreAnswers,
+} from '../src/rl/datasetItems';
 import {
   adaptationBatches,
   type DatasetSchedule,
@@ -30,6 +37,7 @@ import {
 } from '../src/rl/datasetSchedule';
 import type { StepMetrics } from '../src/rl/metrics';
 import { exportAdapterZip, readAdapterZip } from '../src/session/adapterFiles';
+import { type DatasetFolder, readDatasetFolder } from '../src/session/datasetFolder';
 import { adaptOnDataset, greedyAnswers } from '../src/session/datasetMode';
 import type { ModelChoice } from '../src/session/modelSource';
 import type { AnswerShare, AnswerSummary } from '../src/session/ttrvStep';
@@ -89,7 +97,8 @@ export type ExampleReport = {
   number: number;
   image: string;
   question: string;
-  label: string;
+  /** null: the dataset has no labels. */
+  label: string | null;
   base: string;
   adapted: string;
 };
@@ -98,9 +107,19 @@ export type DatasetReport = {
   split: string;
   itemsAdapted: number;
   itemsEvaluated: number;
-  base: Accuracy;
-  adapted: Accuracy;
+  /** Greedy accuracy before and after; null when the dataset has no labels. */
+  base: Accuracy | null;
+  adapted: Accuracy | null;
+  /** Mean agreement of the sampled answers at the first and the last adaptation step. */
+  agreement: { first: number; last: number } | null;
   example: ExampleReport | null;
+};
+
+/** A dataset's items and a way to read each one's image. */
+type OpenedDataset = {
+  name: string;
+  items: DatasetItem[];
+  image: (index: number) => Promise<RawImage>;
 };
 
 type Session = {
@@ -222,6 +241,45 @@ function restoreSavedAdapter(vlm: VisionLanguageModel): void {
     config: saved.lora,
     params: importLoraTensors(vlm.text.config, saved.lora, tensors),
   });
+}
+
+/** A picked, dropped or pasted image as the processor's RawImage, bounded by prepareImage. */
+async function rawImageOf(file: Blob) {
+  const prepared = await prepareImage(file);
+  const canvas = new OffscreenCanvas(prepared.width, prepared.height);
+  canvas.getContext('2d')?.drawImage(prepared.bitmap, 0, 0);
+  prepared.bitmap.close();
+  return { image: RawImage.fromCanvas(canvas), prepared };
+}
+
+/** Item `index`'s image from a picked dataset folder; an unreadable one names its line. */
+async function folderImage(folder: DatasetFolder, index: number): Promise<RawImage> {
+  const item = folder.items[index] as DatasetItem;
+  try {
+    return (await rawImageOf(folder.images[index] as File)).image;
+  } catch (error) {
+    if (!(error instanceof ImageInputError)) throw error;
+    throw new Error(
+      `${folder.name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${error.message}`,
+    );
+  }
+}
+
+async function openDataset(source: DatasetSource): Promise<OpenedDataset> {
+  if (source.kind === 'folder') {
+    const folder = await readDatasetFolder(source.files);
+    return { name: folder.name, items: folder.items, image: (i) => folderImage(folder, i) };
+  }
+  const response = await fetch(source.itemsUrl);
+  if (!response.ok) {
+    throw new Error(`Could not read ${source.itemsUrl} (HTTP ${response.status}).`);
+  }
+  const items = parseItems(await response.text(), response.url || source.itemsUrl);
+  return {
+    name: source.itemsUrl,
+    items,
+    image: (i) => RawImage.fromURL((items[i] as DatasetItem).image),
+  };
 }
 
 function allFinite(tensors: readonly Float32Tensor[]): boolean {
@@ -357,11 +415,8 @@ const api = {
   },
 
   async setImage(file: Blob): Promise<ImageInfo> {
-    const prepared = await prepareImage(file);
-    const canvas = new OffscreenCanvas(prepared.width, prepared.height);
-    canvas.getContext('2d')?.drawImage(prepared.bitmap, 0, 0);
-    prepared.bitmap.close();
-    session.image = RawImage.fromCanvas(canvas);
+    const { image, prepared } = await rawImageOf(file);
+    session.image = image;
     dropPrompt();
     const { preview, width, height, originalWidth, originalHeight } = prepared;
     return { preview, width, height, originalWidth, originalHeight };
@@ -427,22 +482,37 @@ const api = {
   },
 
   /**
+   * Checks a picked dataset folder before any run: its items.jsonl, and that every image it names
+   * is there and readable. Nothing of the session changes.
+   */
+  async openDatasetFolder(files: File[]): Promise<FolderSummary> {
+    const folder = await readDatasetFolder(files);
+    for (const i of folder.items.keys()) await folderImage(folder, i);
+    return {
+      name: folder.name,
+      itemCount: folder.items.length,
+      labeled: labeledItems(folder.items) !== null,
+      types: [...new Set(folder.items.map((item) => item.type))].sort(),
+    };
+  },
+
+  /**
    * Dataset mode (spec §3): adapt a fresh adapter on a random unlabeled subset of a split (or, in
    * single-example mode, on one item repeated as every step's batch), then greedy accuracy on the
-   * whole split before and after. Labels only score; they never reward. The adapter it trains
-   * becomes the session's adapter (export it like any other).
+   * whole split before and after. Labels only score; they never reward; without them accuracy is
+   * not scored and the run reports agreement. The adapter it trains becomes the session's adapter
+   * (export it like any other).
    */
   async runDataset(
-    itemsUrl: string,
+    source: DatasetSource,
     config: TtrvConfig,
     schedule: DatasetSchedule | SingleExampleSchedule,
     onProgress: (progress: DatasetProgress) => void,
   ): Promise<DatasetReport> {
     checkConfig(config);
     const vlm = requireModel();
-    const response = await fetch(itemsUrl);
-    if (!response.ok) throw new Error(`Could not read ${itemsUrl} (HTTP ${response.status}).`);
-    const items = parseItems(await response.text(), response.url || itemsUrl);
+    const dataset = await openDataset(source);
+    const { items } = dataset;
     const batches =
       'example' in schedule
         ? singleExampleBatches(items.length, schedule)
@@ -453,39 +523,55 @@ const api = {
       const greedyLength = config.max_completion_length;
       // The session's adapter is replaced only once the run has finished cleanly: a failed run
       // leaves the user's adapter as it was.
-      const { trained, tensors, baseAnswers, adaptedAnswers } = await guarded(
+      const { trained, tensors, baseAnswers, adaptedAnswers, agreement } = await guarded(
         async () => {
           for (const [i, item] of items.entries()) {
-            const image = await RawImage.fromURL(item.image);
-            prompts.push(await preparePrompt(vlm, image, item.question));
+            prompts.push(await preparePrompt(vlm, await dataset.image(i), item.question));
             onProgress({ phase: 'preparing', done: i + 1, total: items.length });
           }
           const baseAnswers = await greedyAnswers(vlm, null, prompts, greedyLength);
           onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
-          let step = 0;
+          const agreements: number[] = [];
           const trained = await adaptOnDataset(
             vlm,
             initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) }),
             prompts,
             batches,
             config,
-            (metrics, skipped) =>
+            (metrics, skipped) => {
+              agreements.push(metrics.agreement);
               onProgress({
                 phase: 'adapting',
-                done: ++step,
+                done: agreements.length,
                 total: batches.length,
                 metrics,
                 skipped,
-              }),
+              });
+            },
           );
           const tensors = await exportLoraTensors(trained.adapter.params);
           if (!allFinite(tensors)) {
             disposeTrainState(trained);
             throw overflowError(config);
           }
-          const adaptedAnswers = await greedyAnswers(vlm, trained.adapter, prompts, greedyLength);
+          const adaptedAnswers = await greedyAnswers(
+            vlm,
+            trained.adapter,
+            prompts,
+            greedyLength,
+          ).catch((error: unknown) => {
+            disposeTrainState(trained); // e.g. non-finite logits: this adapter is not kept
+            throw error;
+          });
           onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
-          return { trained, tensors, baseAnswers, adaptedAnswers };
+          const agreement =
+            agreements.length > 0
+              ? {
+                  first: agreements[0] as number,
+                  last: agreements[agreements.length - 1] as number,
+                }
+              : null;
+          return { trained, tensors, baseAnswers, adaptedAnswers, agreement };
         },
         ({ trained }) => disposeTrainState(trained),
       );
@@ -494,12 +580,14 @@ const api = {
       session.savedAdapter = { lora, tensors };
       const example = 'example' in schedule ? schedule.example : null;
       const exampleItem = example === null ? undefined : items[example];
+      const labeled = labeledItems(items);
       return {
-        split: itemsUrl,
+        split: dataset.name,
         itemsAdapted: new Set(batches.flat()).size,
         itemsEvaluated: items.length,
-        base: scoreAnswers(items, baseAnswers),
-        adapted: scoreAnswers(items, adaptedAnswers),
+        base: labeled ? scoreAnswers(labeled, baseAnswers) : null,
+        adapted: labeled ? scoreAnswers(labeled, adaptedAnswers) : null,
+        agreement,
         example:
           example === null || !exampleItem
             ? null

@@ -13,6 +13,8 @@ type Props = {
   run: DatasetRun;
   ready: boolean;
   onRun: (split: DatasetSplit, schedule: DatasetSchedule | SingleExampleSchedule) => void;
+  /** Checks a picked folder and adds it as a split; resolves to its name, or null if refused. */
+  onOpenFolder: (files: File[]) => Promise<string | null>;
 };
 
 type Mode = 'subset' | 'single example';
@@ -25,24 +27,25 @@ function percent(x: number | undefined): string {
 
 /**
  * Dataset mode: adapt on an unlabeled subset of a split (or on one of its items repeated as the
- * batch), then greedy accuracy on all of it.
+ * batch), then greedy accuracy on all of it when it has labels. A split is a shipped demo split
+ * or a picked folder in the same layout.
  */
-export function DatasetPanel({ splits, run, ready, onRun }: Props) {
+export function DatasetPanel({ splits, run, ready, onRun, onOpenFolder }: Props) {
   const [name, setName] = useState('');
   const [mode, setMode] = useState<Mode>('subset');
   const [schedule, setSchedule] = useState<DatasetSchedule>({ ...PAPER_DATASET_SCHEDULE });
   const [single, setSingle] = useState<SingleExampleSchedule>({ ...SINGLE_EXAMPLE_SCHEDULE });
   const split = splits.find((s) => s.name === name) ?? splits.find((s) => s.shifted) ?? splits[0];
-  if (!split) return null;
   const report = run.report;
-  const rows: Row[] = report
-    ? [
-        ['all questions', report.base.accuracy, report.adapted.accuracy],
-        ...Object.keys(report.base.per_type).map(
-          (t): Row => [t, report.base.per_type[t], report.adapted.per_type[t]],
-        ),
-      ]
-    : [];
+  const base = report?.base;
+  const adapted = report?.adapted;
+  const rows: Row[] =
+    base && adapted
+      ? [
+          ['all questions', base.accuracy, adapted.accuracy],
+          ...Object.keys(base.per_type).map((t): Row => [t, base.per_type[t], adapted.per_type[t]]),
+        ]
+      : [];
   const numberInput = (
     label: string,
     value: number,
@@ -71,23 +74,45 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
       <p className="hint">
         Adapt on a random unlabeled subset of a split (the paper: 20 images, 2 epochs, 8 prompts per
         step), or on a single example repeated as the whole batch of every step, then compare greedy
-        accuracy on the whole split. Labels are used only to score.
+        accuracy on the whole split. Labels are used only to score. Your own folder works too: an{' '}
+        <code>items.jsonl</code> (one JSON object a line: <code>image</code>, <code>question</code>,
+        optionally <code>answer</code> and <code>type</code>) and its images.
       </p>
       <div className="dataset-form">
-        <label>
-          split
-          <select
-            value={split.name}
+        {split && (
+          <label>
+            split
+            <select
+              value={split.name}
+              disabled={run.running}
+              onChange={(event) => setName(event.currentTarget.value)}
+            >
+              {splits.map((s) => (
+                <option key={s.name} value={s.name}>
+                  {s.name} ({s.itemCount}
+                  {s.shifted ? ', shifted' : ''}
+                  {s.labeled ? '' : ', unlabeled'})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label className="button-like">
+          Local folder…
+          <input
+            type="file"
+            data-testid="dataset-folder-input"
             disabled={run.running}
-            onChange={(event) => setName(event.currentTarget.value)}
-          >
-            {splits.map((s) => (
-              <option key={s.name} value={s.name}>
-                {s.name} ({s.itemCount}
-                {s.shifted ? ', shifted' : ''})
-              </option>
-            ))}
-          </select>
+            // @ts-expect-error: webkitdirectory is not in React's input attributes
+            webkitdirectory=""
+            onChange={async (event) => {
+              const input = event.currentTarget;
+              const picked = Array.from(input.files ?? []);
+              input.value = ''; // picking the same folder again (after fixing it) fires again
+              const opened = picked.length > 0 ? await onOpenFolder(picked) : null;
+              if (opened) setName(opened);
+            }}
+          />
         </label>
         <label>
           adapt on
@@ -113,7 +138,7 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
               'example number',
               single.example + 1,
               (value) => setSingle({ ...single, example: value - 1 }),
-              split.itemCount,
+              split?.itemCount,
             )}
             {singleField('steps', 'steps')}
             {singleField('promptsPerStep', 'copies per step')}
@@ -122,19 +147,34 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
         <button
           type="button"
           data-testid="dataset-run"
-          disabled={!ready || run.running}
-          onClick={() => onRun(split, mode === 'subset' ? schedule : single)}
+          disabled={!ready || run.running || !split}
+          onClick={() => split && onRun(split, mode === 'subset' ? schedule : single)}
         >
           {run.running ? 'Running…' : 'Run'}
         </button>
       </div>
-      <p className="hint">{split.description}</p>
+      {split && (
+        <p className="hint" data-testid="dataset-description">
+          {split.description}
+        </p>
+      )}
       {run.progress && run.running && (
         <p className="run-note" data-testid="dataset-progress">
           {run.progress.phase}: {run.progress.done} / {run.progress.total}
         </p>
       )}
-      {report && (
+      {report && rows.length === 0 && (
+        <p className="run-note" data-testid="dataset-no-labels">
+          No labels: accuracy is not scored.
+        </p>
+      )}
+      {report?.agreement && (
+        <p className="hint" data-testid="dataset-agreement">
+          Agreement of the sampled answers: {percent(report.agreement.first)} at the first
+          adaptation step, {percent(report.agreement.last)} at the last.
+        </p>
+      )}
+      {rows.length > 0 && (
         <table className="dataset-results" data-testid="dataset-results">
           <thead>
             <tr>
@@ -145,19 +185,19 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
             </tr>
           </thead>
           <tbody>
-            {rows.map(([label, base, adapted]) => (
+            {rows.map(([label, before, after]) => (
               <tr key={label}>
                 <th>{label}</th>
-                <td>{percent(base)}</td>
+                <td>{percent(before)}</td>
                 <td
                   data-testid={label === 'all questions' ? 'dataset-adapted-accuracy' : undefined}
                 >
-                  {percent(adapted)}
+                  {percent(after)}
                 </td>
                 <td>
-                  {base === undefined || adapted === undefined
+                  {before === undefined || after === undefined
                     ? '–'
-                    : `${adapted >= base ? '+' : ''}${((adapted - base) * 100).toFixed(1)}`}
+                    : `${after >= before ? '+' : ''}${((after - before) * 100).toFixed(1)}`}
                 </td>
               </tr>
             ))}
@@ -168,9 +208,14 @@ export function DatasetPanel({ splits, run, ready, onRun }: Props) {
         <p className="dataset-example" data-testid="dataset-example">
           <img src={report.example.image} alt="" />
           <span>
-            Example {report.example.number}, “{report.example.question}” (label{' '}
-            <strong>{report.example.label}</strong>): base answer{' '}
-            <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
+            Example {report.example.number}, “{report.example.question}”
+            {report.example.label !== null && (
+              <>
+                {' '}
+                (label <strong>{report.example.label}</strong>)
+              </>
+            )}
+            : base answer <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
             <strong>{report.example.adapted || '(none)'}</strong>.
           </span>
         </p>

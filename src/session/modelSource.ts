@@ -2,6 +2,7 @@
 // Hub repo, or a folder the user picked — expressed once, so transformers.js (processor, tokenizer,
 // vision encoder) and our engine (model.safetensors by Range requests) read the same files.
 import { env } from '@huggingface/transformers';
+import { filesByPath, pickedFolderName } from './pickedFolder';
 
 export const DEMO_MODEL_ID = 'ttrv-demo-shapes';
 export const HUB_MODELS = [
@@ -82,11 +83,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
     const host = env.remoteHost.replace(/\/$/, '');
     return { id, baseUrl: `${host}/${id}/resolve/main`, fetchFn: network, label: id };
   }
-  const files = new Map<string, File>();
-  for (const file of choice.files) {
-    const path = file.webkitRelativePath || file.name;
-    files.set(path.includes('/') ? path.replace(/^[^/]+\//, '') : path, file);
-  }
+  const files = filesByPath(choice.files);
   for (const required of ['config.json', 'model.safetensors']) {
     if (!files.has(required)) {
       throw new Error(
@@ -94,10 +91,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
       );
     }
   }
-  const folder = (choice.files[0]?.webkitRelativePath.split('/')[0] || 'local-model').replace(
-    /[^\w.-]/g,
-    '_',
-  );
+  const folder = pickedFolderName(choice.files, 'local-model').replace(/[^\w.-]/g, '_');
   const fetchFn = folderFetch(files, origin, network);
   env.allowLocalModels = true;
   env.allowRemoteModels = false;

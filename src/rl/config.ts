@@ -62,7 +62,8 @@ export interface TtrvConfig {
 }
 
 export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
-  // PROVISIONAL until measured on the demo model: the paper samples 32 votes and trains on 16.
+  // The paper samples 32 votes and trains on 16; on the demo model 32 / 16 gained nothing reliable
+  // in dataset mode over 16 / 8 (docs/decisions.md) at twice the sampling and training cost.
   num_votes: 16,
   num_generations: 8,
   temperature: 1.0,
@@ -82,10 +83,10 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   beta: 0.0,
   entropy_coef: 0,
   // LoRA needs a far larger rate than the paper's full fine-tune (5e-7). Measured with
-  // `npm run bench:quality` (dataset mode, 6 steps, demo model): 5e-4 and 2e-3 keep every split's
-  // greedy accuracy within ±0.025 and the clean split within 0.014 after a shifted-split adapter;
-  // 5e-3 costs 0.04 on clean (count −0.18) and 1e-2 collapses (clean 0.59 → 0.44). Kept the
-  // smaller safe one (type drops ≤ 0.034, against 0.05 at 2e-3): docs/decisions.md.
+  // `npm run bench:quality` (dataset mode, 6 steps, demo model): 5e-4 keeps every split's greedy
+  // accuracy within ±0.007, the clean split within 0.007 after a shifted-split adapter and every
+  // question type within 0.017; 2e-3 costs a type 0.05, 5e-3 costs clean 0.02 and 1e-2 clean
+  // 0.073, and none of them gains (docs/decisions.md, "Dataset mode on the demo model").
   learning_rate: 5e-4,
   // verl's (TTRV's) default is a constant rate without warm-up.
   lr_scheduler_type: 'constant_with_warmup',

@@ -1,6 +1,6 @@
 """Build the built-in demo VLM "ttrv-demo-shapes" end to end, deterministically from a seed.
 
-    /usr/bin/python3 tools/demo-model/build.py            # full build (~25 min on an idle 2-core machine)
+    /usr/bin/python3 tools/demo-model/build.py            # full build (~23 min on an idle 2-core machine)
     /usr/bin/python3 tools/demo-model/build.py --smoke    # seconds: tiny run into a temp dir
 
 Writes (full build, paths relative to the repository root):
@@ -39,7 +39,7 @@ from tokenizer import Tokenizer, save_json  # noqa: E402
 NAME = "ttrv-demo-shapes"
 SEED = 1234
 # Measured wall time of a full build, stated in the model card (a literal, so the card is reproducible).
-BUILD_TIME = "about 25 minutes on an idle 2-core machine (52 minutes when the shared machine was busy)"
+BUILD_TIME = "about 23 minutes on an idle 2-core machine (200 training steps take 65 s; 52 and 66 minutes when other jobs loaded the shared machine)"
 # Tuned once (see README "How it was trained"): stop early, where the model is useful but imperfect.
 FULL = dict(steps=4000, batch=64, peak_lr=2e-3, warmup=100, n_test=300, n_samples=16)
 SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, n_test=10, n_samples=4)

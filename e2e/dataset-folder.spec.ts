@@ -1,13 +1,13 @@
 // Dataset mode on a picked folder (tests/fixtures/dataset-folder): an unlabeled folder of three
-// items is listed with its count, adapts and reports agreement but no accuracy; a folder that is
-// not usable is refused in the error banner, naming what is wrong and where.
+// items is listed with its count, adapts (single-example mode) and reports agreement but no
+// accuracy; a folder that is not usable is refused in the error banner, naming what and where.
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { expectError, openPlayground } from './helpers';
 
 const FOLDERS = fileURLToPath(new URL('../tests/fixtures/dataset-folder/', import.meta.url));
 
-test('an unlabeled folder is listed with its items, adapts and reports agreement only', async ({
+test('an unlabeled folder is listed with its items, adapts on one of them and reports agreement only', async ({
   page,
 }) => {
   test.setTimeout(300_000);
@@ -21,9 +21,10 @@ test('an unlabeled folder is listed with its items, adapts and reports agreement
   await expect(page.getByTestId('dataset-description')).toContainText(
     'The picked folder shapes-3: 3 items, question types color, count, shape; no labels',
   );
-  await panel.getByLabel('items adapted').fill('3');
-  await panel.getByLabel('epochs').fill('1');
-  await panel.getByLabel('prompts per step').fill('3');
+  await panel.getByLabel('adapt on').selectOption('single example');
+  await panel.getByLabel('example number').fill('2');
+  await panel.getByLabel('steps').fill('1');
+  await panel.getByLabel('copies per step').fill('3');
   await page.getByTestId('dataset-run').click();
   await expect(page.getByTestId('dataset-no-labels')).toBeVisible({ timeout: 240_000 });
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
@@ -31,7 +32,16 @@ test('an unlabeled folder is listed with its items, adapts and reports agreement
   await expect(page.getByTestId('dataset-agreement')).toHaveText(
     /^Agreement of the sampled answers: \d+\.\d % at the first adaptation step, \d+\.\d % at the last\.$/,
   );
-  await expect(panel).toContainText('3 items adapted on, 3 evaluated');
+  const example = page.getByTestId('dataset-example');
+  await expect(example).toHaveText(
+    /^Example 2, “What shape is blue\?”: base answer .+, adapted .+\.$/,
+  );
+  // The picked file's image is shown (a Blob URL made in the worker).
+  await expect(example.locator('img')).toHaveJSProperty('complete', true);
+  expect(
+    await example.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth),
+  ).toBeGreaterThan(0);
+  await expect(panel).toContainText('Adapted on example 2 alone, 3 evaluated');
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
   await panel.screenshot({ path: test.info().outputPath('unlabeled-folder.png') });
 });

@@ -120,6 +120,8 @@ type OpenedDataset = {
   name: string;
   items: DatasetItem[];
   image: (index: number) => Promise<RawImage>;
+  /** A URL the page can show item `index`'s image from. */
+  imageUrl: (index: number) => string;
 };
 
 type Session = {
@@ -268,7 +270,13 @@ async function folderImage(folder: DatasetFolder, index: number): Promise<RawIma
 async function openDataset(source: DatasetSource): Promise<OpenedDataset> {
   if (source.kind === 'folder') {
     const folder = await readDatasetFolder(source.files);
-    return { name: folder.name, items: folder.items, image: (i) => folderImage(folder, i) };
+    return {
+      name: folder.name,
+      items: folder.items,
+      image: (i) => folderImage(folder, i),
+      // Blob URLs are the origin's, so the page can show one made here.
+      imageUrl: (i) => URL.createObjectURL(folder.images[i] as File),
+    };
   }
   const response = await fetch(source.itemsUrl);
   if (!response.ok) {
@@ -279,6 +287,7 @@ async function openDataset(source: DatasetSource): Promise<OpenedDataset> {
     name: source.itemsUrl,
     items,
     image: (i) => RawImage.fromURL((items[i] as DatasetItem).image),
+    imageUrl: (i) => (items[i] as DatasetItem).image,
   };
 }
 
@@ -593,7 +602,7 @@ const api = {
             ? null
             : {
                 number: example + 1,
-                image: exampleItem.image,
+                image: dataset.imageUrl(example),
                 question: exampleItem.question,
                 label: exampleItem.answer,
                 base: baseAnswers[example] ?? '',

@@ -168,12 +168,6 @@ export function DatasetPanel({ splits, run, ready, onRun, onOpenFolder }: Props)
           No labels: accuracy is not scored.
         </p>
       )}
-      {report?.agreement && (
-        <p className="hint" data-testid="dataset-agreement">
-          Agreement of the sampled answers: {percent(report.agreement.first)} at the first
-          adaptation step, {percent(report.agreement.last)} at the last.
-        </p>
-      )}
       {rows.length > 0 && (
         <table className="dataset-results" data-testid="dataset-results">
           <thead>
@@ -218,6 +212,12 @@ export function DatasetPanel({ splits, run, ready, onRun, onOpenFolder }: Props)
             : base answer <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
             <strong>{report.example.adapted || '(none)'}</strong>.
           </span>
+        </p>
+      )}
+      {report?.agreement && (
+        <p className="hint" data-testid="dataset-agreement">
+          Agreement of the sampled answers: {percent(report.agreement.first)} at the first
+          adaptation step, {percent(report.agreement.last)} at the last.
         </p>
       )}
       {report && (

@@ -1,8 +1,18 @@
 // A non-finite loss or gradient (issue 5, point 5): the step is skipped and the page says so; the
 // adapter is left exactly as it was and still exports, and the next step trains again. An update
-// that overflows the weights themselves is undone the same way.
+// that overflows the weights themselves is undone the same way. An adapter whose weights make the
+// logits non-finite is refused when sampling, in the error banner, and its CPU copy still exports.
 import { expect, test } from '@playwright/test';
+import { type PeftLoraConfig, packAdapterZip } from '../src/formats/peftAdapter';
+import { decodeTensorToFloat32, parseSafetensors } from '../src/formats/safetensors';
 import { dismissError, downloadAdapter, expectError, openWithOneStep, stepCount } from './helpers';
+
+/** Every weight of an adapter zip as it decodes. */
+function weightsOf(safetensorsBytes: Uint8Array): number[] {
+  return parseSafetensors(safetensorsBytes).tensors.flatMap((t) =>
+    Array.from(decodeTensorToFloat32(t.dtype, t.data)),
+  );
+}
 
 test('a step whose loss or gradient is not finite is skipped, shown, and leaves the adapter alone', async ({
   page,
@@ -53,4 +63,40 @@ test('a step whose loss or gradient is not finite is skipped, shown, and leaves 
   expect(
     Buffer.from(adapterAfterStep3.safetensorsBytes).equals(adapterAfterStep1.safetensorsBytes),
   ).toBe(false);
+});
+
+test('an adapter that makes the logits non-finite is refused clearly and still exports', async ({
+  page,
+}) => {
+  test.setTimeout(600_000);
+  await openWithOneStep(page);
+  const trained = await downloadAdapter(page);
+  // Finite weights, so import takes them, but far past what a forward pass survives in float32:
+  // x·A is ~1e31, times B overflows, and the next layers turn ±Infinity into NaN.
+  const huge = Math.fround(1e30);
+  const diverged = packAdapterZip({
+    config: trained.config as unknown as PeftLoraConfig,
+    tensors: parseSafetensors(trained.safetensorsBytes).tensors.map((t) => ({
+      name: t.name,
+      dtype: 'F32' as const,
+      shape: t.shape,
+      data: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(huge),
+    })),
+  });
+  await page.getByTestId('import-adapter').setInputFiles({
+    name: 'diverged.zip',
+    mimeType: 'application/zip',
+    buffer: Buffer.from(diverged),
+  });
+  // Import asks base and adapted again: the adapted side cannot sample.
+  const message =
+    'The model produced non-finite logits (NaN/Infinity): the adapter may have diverged; reset or re-import it.';
+  await expectError(page, message);
+  await dismissError(page);
+  await page.getByTestId('step-button').click();
+  await expectError(page, message);
+  expect(await stepCount(page)).toBe(0);
+  // The imported adapter is kept as it came, on the CPU: it still exports.
+  const kept = await downloadAdapter(page);
+  expect(weightsOf(kept.safetensorsBytes).every((w) => w === huge)).toBe(true);
 });

@@ -1,5 +1,5 @@
 // Dataset mode (spec §3) on the demo model, for every shipped split, through the app's own code
-// (tools/bench-quality.node.ts): adapt a fresh adapter on the split's unlabeled random subset,
+// (tools/node-app.ts): adapt a fresh adapter on the split's unlabeled random subset,
 // then greedy accuracy on the whole split before and after, the clean split's accuracy with each
 // adapter (forgetting), majority-of-16 at temperature 1 as a label-free reference, and the
 // agreement of num_votes samples per item before and after. Labels only score, never reward.
@@ -25,8 +25,8 @@ import { adaptOnDataset, greedyAnswers } from '../src/session/datasetMode';
 import { stepSeed, vote } from '../src/session/ttrvStep';
 import type { PreparedPrompt, VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
-import type { BenchBackend, NodeApp } from './bench-quality.node';
-import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './bench-quality.node';
+import type { BenchBackend, NodeApp } from './node-app';
+import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './node-app';
 
 /** base_majority16_accuracy: the majority of this many samples at the config's temperature. */
 const MAJORITY_SAMPLES = 16;

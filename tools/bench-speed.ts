@@ -1,5 +1,5 @@
 // Speed of the playground's work on the demo model, in one run on one machine, through the app's
-// own code (tools/bench-quality.node.ts). Run as `npm run bench:speed -- [--json]
+// own code (tools/node-app.ts). Run as `npm run bench:speed -- [--json]
 // [--backend wasm|webgpu] [--repeats 5] [--root DIR]` (DIR as bench:quality's); the last line
 // printed is one JSON object.
 //
@@ -38,8 +38,8 @@ import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
 import { median, middle } from './bench-engine';
 import { loadTransformersDemo } from './bench-engine.transformers';
-import type { BenchBackend, NodeApp } from './bench-quality.node';
-import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './bench-quality.node';
+import type { BenchBackend, NodeApp } from './node-app';
+import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './node-app';
 
 const SAMPLES = 16;
 const NEW_TOKENS = 16;

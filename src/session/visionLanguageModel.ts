@@ -34,8 +34,9 @@ type LoadOptions = {
   origin: string;
   /** jax-js device for the text model. */
   device: Device;
-  /** onnxruntime-web execution provider for the vision encoder. */
-  visionDevice: 'webgpu' | 'wasm';
+  /** Execution provider for the vision encoder: onnxruntime-web's in a page; in Node (the
+   * benchmarks) transformers.js runs onnxruntime-node, whose counterpart of Wasm is `cpu`. */
+  visionDevice: 'webgpu' | 'wasm' | 'cpu';
   shaderF16: boolean;
   onProgress: (progress: LoadProgress) => void;
 };

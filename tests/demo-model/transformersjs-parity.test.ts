@@ -16,7 +16,7 @@ import {
   type Tensor,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StaticServer, serveStatic } from './static-server';
+import { filesUnder, type RangeServer, serveBytes } from '../../tools/serve-files';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL = 'ttrv-demo-shapes';
@@ -49,19 +49,23 @@ const tokenizerReference = readJson<TokenizerReference>(
 
 const toNumbers = (t: Tensor): number[] => Array.from(t.data as BigInt64Array, Number);
 
-let server: StaticServer;
+let server: RangeServer;
 let processor: Processor;
 let model: PreTrainedModel;
 let cacheDir = '';
 
 beforeAll(async () => {
-  server = await serveStatic(path.join(ROOT, 'public'));
+  const publicDir = path.join(ROOT, 'public');
+  server = await serveBytes({
+    ...filesUnder(publicDir, `models/${MODEL}`),
+    ...filesUnder(publicDir, 'datasets/shapes'),
+  });
   // The localhost server stands in for the Hub: in Node, transformers.js 4.3.1 only fetches
   // a model over HTTP through its "remote" path (an http:// env.localModelPath is skipped by
   // its file-metadata probe), and hands ONNX files to onnxruntime-node through its file cache.
   env.allowLocalModels = false;
   env.allowRemoteModels = true;
-  env.remoteHost = server.url; // http://127.0.0.1:<port>/ — nothing leaves this machine
+  env.remoteHost = `${server.url}/`; // http://127.0.0.1:<port>/ — nothing leaves this machine
   env.remotePathTemplate = 'models/{model}/';
   env.useFSCache = true;
   cacheDir = mkdtempSync(path.join(tmpdir(), 'ttrv-demo-model-cache-'));
@@ -102,7 +106,7 @@ describe('demo model through transformers.js (Node)', () => {
   it('greedy answers equal PyTorch token for token on every reference prompt', async () => {
     expect(reference.items.length).toBeGreaterThanOrEqual(20);
     for (const item of reference.items) {
-      const image = await RawImage.fromURL(server.url + item.image.replace(/^public\//, ''));
+      const image = await RawImage.fromURL(server.url + item.image.replace(/^public/, ''));
       expect([image.width, image.height, image.channels]).toEqual([64, 64, 3]);
       const messages = [
         { role: 'user', content: [{ type: 'image' }, { type: 'text', text: item.question }] },

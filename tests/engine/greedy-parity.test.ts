@@ -15,8 +15,8 @@ import { loadTextModelFromUrl } from '../../src/engine/weights';
 import type { VisionLanguageModel } from '../../src/session/visionLanguageModel';
 import { preparePrompt } from '../../src/session/visionLanguageModel';
 import { loadTransformersDemo } from '../../tools/bench-engine.transformers';
-import type { NodeApp } from '../../tools/bench-quality.node';
-import { openNodeApp, REPO_ROOT } from '../../tools/bench-quality.node';
+import type { NodeApp } from '../../tools/node-app';
+import { openNodeApp, REPO_ROOT } from '../../tools/node-app';
 
 type ReferenceItem = {
   split: string;

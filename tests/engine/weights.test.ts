@@ -9,8 +9,8 @@ import type { TextModel } from '../../src/engine/model';
 import { disposeModel } from '../../src/engine/model';
 import { loadTextModelFromUrl } from '../../src/engine/weights';
 import { parseSafetensorsHeader, readHeaderLength } from '../../src/formats/safetensors';
+import { type RangeServer, serveBytes } from '../../tools/serve-files';
 import { host } from './helpers';
-import { type RangeServer, serveBytes } from './rangeServer';
 
 const DEMO = new URL('../../public/models/ttrv-demo-shapes/', import.meta.url);
 const demoConfig = readFileSync(new URL('config.json', DEMO));

@@ -1,9 +1,10 @@
 // The app in Node, for the benchmarks: a localhost server plays the app's origin (the shipped
 // demo model under /models/, the datasets under /datasets/, with Range requests as any static
 // host), relative URLs resolve against it as they do in a page, and the model loads through the
-// app's own loadVisionLanguageModel({ kind: 'demo' }). Shared by bench-quality and bench-speed.
+// app's own loadVisionLanguageModel({ kind: 'demo' }). Shared by bench-quality, bench-speed and
+// the engine's greedy-parity test.
 import '../tests/setup/node-webgpu';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import type { TtrvConfig } from '../src/rl/config';
 import { DEMO_MODEL_ID } from '../src/session/modelSource';
 import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
-import { serveBytes } from '../tests/engine/rangeServer';
+import { filesUnder, serveBytes } from './serve-files';
 
 /** This checkout: what the app serves is under <root>/public. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -51,20 +52,6 @@ export type NodeApp = {
 export function freshTrainState(vlm: VisionLanguageModel, config: TtrvConfig): TrainState {
   const lora = { r: config.r, loraAlpha: config.lora_alpha, targetModules: config.target_modules };
   return initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) });
-}
-
-/** Every file under `<root>/<folder>`, keyed by its URL path. */
-function filesUnder(root: string, folder: string): Record<string, Uint8Array> {
-  const files: Record<string, Uint8Array> = {};
-  for (const entry of readdirSync(path.join(root, folder), {
-    recursive: true,
-    withFileTypes: true,
-  })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    files[`/${path.relative(root, file).split(path.sep).join('/')}`] = readFileSync(file);
-  }
-  return files;
 }
 
 /**
@@ -109,7 +96,7 @@ export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Prom
       device: backend,
       // onnxruntime-node (transformers.js in Node) has no Wasm provider: its CPU provider is the
       // Node counterpart of the page's Wasm one.
-      visionDevice: 'cpu' as 'wasm',
+      visionDevice: 'cpu',
       shaderF16: false,
       onProgress: () => {},
     },

@@ -1,7 +1,24 @@
-// A localhost HTTP server for files held in memory, answering Range requests with 206 and
-// logging every byte range asked for, so tests can prove what a loader fetched.
+// A localhost HTTP server for files held in memory, the stand-in for the app's origin (or the
+// Hub) in Node: it answers Range requests with 206, as any static host does, and logs every byte
+// range asked for, so tests can prove what a loader fetched.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+/** Every file under `<root>/<folder>`, keyed by its URL path (`/<folder>/...`). */
+export function filesUnder(root: string, folder: string): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const entry of readdirSync(path.join(root, folder), {
+    recursive: true,
+    withFileTypes: true,
+  })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files[`/${path.relative(root, file).split(path.sep).join('/')}`] = readFileSync(file);
+  }
+  return files;
+}
 
 export type RangeServer = {
   url: string;

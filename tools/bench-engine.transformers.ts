@@ -10,6 +10,7 @@ import {
   Idefics3ForConditionalGeneration,
   RawImage,
 } from '@huggingface/transformers';
+import { imageQuestionPrompt } from '../src/session/visionLanguageModel';
 
 export const DEMO_MODEL = 'ttrv-demo-shapes';
 
@@ -67,12 +68,7 @@ export async function loadTransformersDemo(root: string): Promise<TransformersDe
     model,
     async prompt(imageFile, question) {
       const image = await RawImage.read(imageFile);
-      const messages = [
-        { role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] },
-      ];
-      const text = processor.apply_chat_template(messages as never, {
-        add_generation_prompt: true,
-      }) as string;
+      const text = imageQuestionPrompt(processor, question);
       const tensors = (await processor(text, [image])) as Record<string, Tensor>;
       return { inputIds: toIds(tensors.input_ids as Tensor), tensors };
     },

@@ -85,16 +85,21 @@ export async function loadVisionLanguageModel(
   return { id: source.id, label: source.label, processor, vision, text };
 }
 
+/** The chat prompt for one image and a question, as SmolVLM's chat template writes it. */
+export function imageQuestionPrompt(processor: Processor, question: string): string {
+  const messages = [
+    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] },
+  ];
+  return processor.apply_chat_template(messages, { add_generation_prompt: true }) as string;
+}
+
 /** Token ids and embeddings of the chat prompt for one image and question. */
 export async function preparePrompt(
   vlm: VisionLanguageModel,
   image: RawImage,
   question: string,
 ): Promise<PreparedPrompt> {
-  const messages = [
-    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] },
-  ];
-  const text = vlm.processor.apply_chat_template(messages, { add_generation_prompt: true });
+  const text = imageQuestionPrompt(vlm.processor, question);
   const inputs = await vlm.processor(text, [image], { do_image_splitting: false });
   const { image_features } = await vlm.vision({
     pixel_values: inputs.pixel_values,

@@ -659,4 +659,34 @@ const api = {
 };
 
 export type PlaygroundApi = typeof api;
-Comlink.expose(api);
+
+/**
+ * The page does not wait for one call before making the next (Step pressed while the compare
+ * panel is still answering). Interleaved at their awaits, two calls would free arrays the other
+ * is using (a step replaces the adapter a compare samples with, a new image frees the prompt a
+ * step trains on) and share one stack of WebGPU error scopes. So every call that touches the
+ * engine or the session's adapter, prompt or image runs after the one before it has finished.
+ */
+const ONE_AT_A_TIME = [
+  'loadModel',
+  'setImage',
+  'compare',
+  'step',
+  'runDataset',
+  'resetAdapter',
+  'importAdapter',
+] as const;
+let engineQueue: Promise<unknown> = Promise.resolve();
+
+function oneAtATime<Call extends (...args: never[]) => Promise<unknown>>(call: Call): Call {
+  const queued = (...args: Parameters<Call>) => {
+    const run = engineQueue.then(() => call(...args));
+    engineQueue = run.catch(() => {});
+    return run;
+  };
+  return queued as Call;
+}
+
+const exposed: PlaygroundApi = { ...api };
+for (const name of ONE_AT_A_TIME) Object.assign(exposed, { [name]: oneAtATime(api[name]) });
+Comlink.expose(exposed);

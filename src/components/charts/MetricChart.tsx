@@ -29,6 +29,8 @@ function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
   return [steps, ...series.map((s) => s.values.map(finite))];
 }
 
+const STEP_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+
 function buildOptions(props: Props, width: number): uPlot.Options {
   const { series, height = 160, yRange } = props;
   const bands: uPlot.Band[] = [];
@@ -42,7 +44,8 @@ function buildOptions(props: Props, width: number): uPlot.Options {
     legend: { show: series.length > 1 },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false }, y: yRange ? { range: yRange } : {} },
-    axes: [{ label: 'step', size: 30 }, { size: 60 }],
+    // Steps are whole numbers: no ticks at step 1.2.
+    axes: [{ label: 'step', size: 30, incrs: STEP_TICKS }, { size: 60 }],
     bands,
     series: [
       { label: 'step' },

@@ -209,6 +209,28 @@ function layerLora(lora: LoraParams | null, i: number): LayerLora | undefined {
 }
 
 /**
+ * Hidden states `x` through every layer and the final norm. The three modes differ only in what
+ * a layer's queries attend to: `attend(i, q, k, v)` takes layer i's new queries, keys and values
+ * (owned) and returns the attention output. Consumes `x`, not `cos` / `sin`.
+ */
+function throughLayers(
+  spec: ModelSpec,
+  weights: DecoderWeights,
+  lora: LoraParams | null,
+  x: np.Array,
+  rope: { cos: np.Array; sin: np.Array },
+  attend: (i: number, q: np.Array, k: np.Array, v: np.Array) => np.Array,
+): np.Array {
+  const eps = spec.config.rmsNormEps;
+  weights.layers.forEach((w, i) => {
+    const normed = rmsNorm(x.ref, w.inputNorm, eps);
+    const { q, k, v } = projectQkv(spec, w, layerLora(lora, i), normed, rope.cos.ref, rope.sin.ref);
+    x = finishLayer(spec, w, layerLora(lora, i), x, attend(i, q, k, v));
+  });
+  return rmsNorm(x, weights.norm, eps);
+}
+
+/**
  * The prompt through every layer, causally. Returns its final hidden states (after the final
  * norm) [1, P, D] and every layer's keys and values (the prompt's KV cache).
  */
@@ -218,25 +240,13 @@ export function prefill(
   lora: LoraParams | null,
   input: PrefixInputs,
 ): { hidden: np.Array; kv: LayerKV[] } {
-  const eps = spec.config.rmsNormEps;
-  let x = input.embeds;
   const kv: LayerKV[] = [];
-  weights.layers.forEach((w, i) => {
-    const normed = rmsNorm(x.ref, w.inputNorm, eps);
-    const { q, k, v } = projectQkv(
-      spec,
-      w,
-      layerLora(lora, i),
-      normed,
-      input.cos.ref,
-      input.sin.ref,
-    );
+  const hidden = throughLayers(spec, weights, lora, input.embeds, input, (_, q, k, v) => {
     kv.push({ k: k.ref, v: v.ref });
-    const attn = attendBlocks(q, [{ k, v, bias: input.bias.ref }]);
-    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
+    return attendBlocks(q, [{ k, v, bias: input.bias.ref }]);
   });
   tree.dispose([input.cos, input.sin, input.bias, weights.embed, weights.lmHead]);
-  return { hidden: rmsNorm(x, weights.norm, eps), kv };
+  return { hidden, kv };
 }
 
 /**
@@ -250,28 +260,15 @@ export function extend(
   prefixKV: LayerKV[],
   input: RowInputs,
 ): np.Array {
-  const eps = spec.config.rmsNormEps;
-  let x = input.embeds;
-  weights.layers.forEach((w, i) => {
-    const normed = rmsNorm(x.ref, w.inputNorm, eps);
-    const { q, k, v } = projectQkv(
-      spec,
-      w,
-      layerLora(lora, i),
-      normed,
-      input.cos.ref,
-      input.sin.ref,
-    );
-    const prefix = prefixKV[i] as LayerKV;
-    const attn = attendBlocks(q, [
-      { ...prefix, bias: input.prefixBias.ref },
+  const hidden = throughLayers(spec, weights, lora, input.embeds, input, (i, q, k, v) =>
+    attendBlocks(q, [
+      { ...(prefixKV[i] as LayerKV), bias: input.prefixBias.ref },
       { k, v, bias: input.selfBias.ref },
-    ]);
-    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
-  });
+    ]),
+  );
   tree.dispose([input.cos, input.sin, input.prefixBias, input.selfBias]);
   tree.dispose([weights.embed, weights.lmHead]);
-  return rmsNorm(x, weights.norm, eps);
+  return hidden;
 }
 
 /**
@@ -287,33 +284,22 @@ export function decodeStep(
   cache: LayerKV[],
   input: DecodeInputs,
 ): { hidden: np.Array; cache: LayerKV[] } {
-  const eps = spec.config.rmsNormEps;
   const rows = input.tokens.shape[0] as number;
-  let x = np.take(weights.embed.ref, input.tokens, 0).reshape([rows, 1, -1]);
+  const x = np.take(weights.embed.ref, input.tokens, 0).reshape([rows, 1, -1]);
   const newCache: LayerKV[] = [];
-  weights.layers.forEach((w, i) => {
-    const normed = rmsNorm(x.ref, w.inputNorm, eps);
-    const { q, k, v } = projectQkv(
-      spec,
-      w,
-      layerLora(lora, i),
-      normed,
-      input.cos.ref,
-      input.sin.ref,
-    );
+  const hidden = throughLayers(spec, weights, lora, x, input, (i, q, k, v) => {
     const old = cache[i] as LayerKV;
     const kc = np.where(input.slot.ref, k, old.k);
     const vc = np.where(input.slot.ref, v, old.v);
     newCache.push({ k: kc.ref, v: vc.ref });
-    const attn = attendBlocks(q, [
+    return attendBlocks(q, [
       { ...(prefixKV[i] as LayerKV), bias: input.prefixBias.ref },
       { k: kc, v: vc, bias: input.cacheBias.ref },
     ]);
-    x = finishLayer(spec, w, layerLora(lora, i), x, attn);
   });
   tree.dispose([input.cos, input.sin, input.prefixBias, input.slot, input.cacheBias]);
   tree.dispose([weights.embed, weights.lmHead]);
-  return { hidden: rmsNorm(x, weights.norm, eps), cache: newCache };
+  return { hidden, cache: newCache };
 }
 
 /** The output projection: lm_head, or the embedding when tied. Consumes `weights` partly. */

@@ -24,7 +24,7 @@ export async function openWithOneStep(page: Page): Promise<void> {
 }
 
 /** The worker's diagnostics handle, `self.ttrvDiagnostics`: for tests only. */
-export type { Diagnostics } from '../workers/playground.worker';
+export type { Diagnostics } from '../src/workerApi';
 
 /** The playground's worker, where `self.ttrvDiagnostics` lives. */
 export function playgroundWorker(page: Page): Worker {

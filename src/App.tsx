@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { useStore } from 'zustand';
 import { ComparePanel } from './components/ComparePanel';
 import { MetricsCharts } from './components/charts/MetricsCharts';
 import { DatasetPanel } from './components/DatasetPanel';
@@ -11,16 +12,17 @@ import { RunControls } from './components/RunControls';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { MAX_QUESTION_LENGTH } from './limits';
-import { usePlayground } from './store';
+import { canCompute, isRunning, type PlaygroundStore } from './store';
 
-export function App() {
-  const s = usePlayground();
+export function App({ store }: { store: PlaygroundStore }) {
+  const s = useStore(store);
   const { start } = s;
   useEffect(() => {
     void start();
   }, [start]);
-  const ready = s.model.state === 'ready';
-  const running = s.run.status === 'running' || s.run.status === 'pausing';
+  /** GPU work can run: Start, Step, compare, dataset runs. */
+  const ready = canCompute(s);
+  const running = isRunning(s);
   return (
     <div className="app">
       <header className="app-header">
@@ -75,11 +77,12 @@ export function App() {
             run={s.datasetRun}
             ready={ready && !running}
             onRun={s.runDataset}
+            onCancel={s.cancelDataset}
             onOpenFolder={s.openDatasetFolder}
           />
           <ExportPanel
             hasSteps={s.run.history.length > 0}
-            ready={ready && !running}
+            ready={s.model.state === 'ready' && !running}
             onExportAdapter={s.exportAdapter}
             onImportAdapter={s.importAdapter}
             onExportMetrics={s.exportMetrics}

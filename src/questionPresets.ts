@@ -6,3 +6,16 @@ export function buildMultipleChoiceQuestion(stem: string, options: readonly stri
   const listed = OPTION_LETTERS.map((letter, i) => `${letter}. ${(options[i] ?? '').trim()}`);
   return `${stem.trim()} ${listed.join(' ')} Answer with the letter.`;
 }
+
+const MULTIPLE_CHOICE =
+  /^(?:(.*?) )?A\. (.*?) B\. (.*?) C\. (.*?) D\. (.*?) Answer with the letter\.$/s;
+
+/** The stem and options of a question buildMultipleChoiceQuestion wrote; null for any other. */
+export function parseMultipleChoiceQuestion(
+  question: string,
+): { stem: string; options: string[] } | null {
+  const match = MULTIPLE_CHOICE.exec(question.trim());
+  if (!match) return null;
+  const [, stem = '', ...options] = match;
+  return { stem, options: options.map((option) => option.trim()) };
+}

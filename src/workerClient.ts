@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import type { PlaygroundApi } from '../workers/playground.worker';
+import type { PlaygroundApi } from './workerApi';
 
 export function startPlaygroundWorker(): Comlink.Remote<PlaygroundApi> {
   const worker = new Worker(new URL('../workers/playground.worker.ts', import.meta.url), {

@@ -10,23 +10,23 @@
 // Progress goes to stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
 import { RawImage } from '@huggingface/transformers';
-import { tree } from '@jax-js/jax';
+import type { Accuracy, LabeledItem } from '../src/dataset/items';
+import { labeledItems, parseItems, scoreAnswers } from '../src/dataset/items';
+import { adaptOnDataset, greedyAnswers } from '../src/dataset/run';
+import type { DatasetSchedule } from '../src/dataset/schedule';
+import { adaptationBatches, PAPER_DATASET_SCHEDULE } from '../src/dataset/schedule';
 import type { Adapter } from '../src/engine/model';
 import { seededRandom } from '../src/engine/sampling';
 import type { TtrvConfig } from '../src/rl/config';
 import { DEFAULT_TTRV_CONFIG, validateTtrvConfig } from '../src/rl/config';
-import type { Accuracy, LabeledItem } from '../src/rl/datasetItems';
-import { labeledItems, parseItems, scoreAnswers } from '../src/rl/datasetItems';
-import type { DatasetSchedule } from '../src/rl/datasetSchedule';
-import { adaptationBatches, PAPER_DATASET_SCHEDULE } from '../src/rl/datasetSchedule';
 import { countVotes, majorityAnswer } from '../src/rl/rewards';
 import { mean } from '../src/rl/stats';
-import { adaptOnDataset, greedyAnswers } from '../src/session/datasetMode';
-import { stepSeed, vote } from '../src/session/ttrvStep';
+import { loraConfigOf } from '../src/session/playground';
+import { disposeTrainState, freshTrainState, stepSeed, vote } from '../src/session/ttrvStep';
 import type { PreparedPrompt, VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { BenchBackend, NodeApp } from './node-app';
-import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './node-app';
+import { BENCH_OPTIONS, openNodeApp } from './node-app';
 
 /** base_majority16_accuracy: the majority of this many samples at the config's temperature. */
 const MAJORITY_SAMPLES = 16;
@@ -244,13 +244,13 @@ export async function main(argv: string[]): Promise<void> {
     );
 
     const batches = adaptationBatches(split.items.length, args.schedule, seededRandom(config.seed));
-    const trained = await adaptOnDataset(
+    const { state: trained } = await adaptOnDataset(
       vlm,
-      freshTrainState(vlm, config),
+      freshTrainState(vlm, loraConfigOf(config), config.seed),
       split.prompts,
       batches,
       config,
-      (m, skipped) =>
+      ({ metrics: m, skipped }) =>
         progress(
           `${name} step ${m.step}/${batches.length}: agreement ${m.agreement.toFixed(3)}, ` +
             `reward_std ${m.reward_std.toFixed(3)}, loss ${m.loss.toFixed(4)}, ` +
@@ -269,7 +269,7 @@ export async function main(argv: string[]): Promise<void> {
       name === cleanName
         ? adapted
         : scoreAnswers(clean.items, await greedy(trained.adapter, clean));
-    tree.dispose([trained.adapter.params, trained.moments]);
+    disposeTrainState(trained);
     if (split !== clean) for (const prompt of split.prompts) prompt.embeds.dispose();
 
     results[name] = splitResult(

@@ -21,6 +21,8 @@
 import { parseArgs } from 'node:util';
 import { RawImage } from '@huggingface/transformers';
 import { blockUntilReady, defaultDevice, tree } from '@jax-js/jax';
+import type { DatasetItem } from '../src/dataset/items';
+import { parseItems } from '../src/dataset/items';
 import { trackGpuMemory } from '../src/engine/memory';
 import { disposeModel } from '../src/engine/model';
 import { sample } from '../src/engine/sampling';
@@ -30,16 +32,15 @@ import { loadTextModelFromUrl } from '../src/engine/weights';
 import { computeAdvantages } from '../src/rl/advantages';
 import type { TtrvConfig } from '../src/rl/config';
 import { DEFAULT_TTRV_CONFIG } from '../src/rl/config';
-import type { DatasetItem } from '../src/rl/datasetItems';
-import { parseItems } from '../src/rl/datasetItems';
 import { computeRewards } from '../src/rl/rewards';
-import { stepSeed, ttrvStep, vote } from '../src/session/ttrvStep';
+import { loraConfigOf } from '../src/session/playground';
+import { freshTrainState, stepSeed, ttrvStep, vote } from '../src/session/ttrvStep';
 import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
 import { median, middle } from './bench-engine';
 import { loadTransformersDemo } from './bench-engine.transformers';
 import type { BenchBackend, NodeApp } from './node-app';
-import { BENCH_OPTIONS, freshTrainState, openNodeApp } from './node-app';
+import { BENCH_OPTIONS, openNodeApp } from './node-app';
 
 const SAMPLES = 16;
 const NEW_TOKENS = 16;
@@ -85,7 +86,7 @@ async function stepPhases(
   repeats: number,
 ) {
   const { vlm } = app;
-  let state: TrainState = freshTrainState(vlm, config);
+  let state: TrainState = freshTrainState(vlm, loraConfigOf(config), config.seed);
   const seed = stepSeed(config.seed, 0, 0);
   const votes = await vote(vlm, state.adapter, prompt, config, seed);
   const voteMs = await median(repeats, () => vote(vlm, state.adapter, prompt, config, seed));
@@ -139,7 +140,13 @@ async function peakGpuBytes(app: NodeApp, image: RawImage, item: DatasetItem, co
     const text = await loadTextModelFromUrl(app.modelUrl, { device: 'webgpu' });
     const vlm = { ...app.vlm, text };
     const prompt = await preparePrompt(vlm, image, item.question);
-    const { state } = await ttrvStep(vlm, freshTrainState(vlm, config), [prompt], config, 0);
+    const { state } = await ttrvStep(
+      vlm,
+      freshTrainState(vlm, loraConfigOf(config), config.seed),
+      [prompt],
+      config,
+      0,
+    );
     await blockUntilReady(state.adapter.params);
     const peak = counter.peak();
     tree.dispose([state.adapter.params, state.moments, prompt.embeds]);

@@ -11,11 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { env } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
-import { initLora } from '../src/engine/lora';
-import type { TrainState } from '../src/engine/train';
-import { initTrainState } from '../src/engine/train';
-import type { TtrvConfig } from '../src/rl/config';
-import { DEMO_MODEL_ID } from '../src/session/modelSource';
+import { DEMO_MODEL_ID } from '../src/models';
 import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
 import { filesUnder, serveBytes } from './serve-files';
@@ -47,12 +43,6 @@ export type NodeApp = {
   datasetUrl(file: string): string;
   close(): Promise<void>;
 };
-
-/** A fresh adapter (PEFT init: B = 0, so it starts as the base model) and its optimiser state. */
-export function freshTrainState(vlm: VisionLanguageModel, config: TtrvConfig): TrainState {
-  const lora = { r: config.r, loraAlpha: config.lora_alpha, targetModules: config.target_modules };
-  return initTrainState({ config: lora, params: initLora(vlm.text.config, lora, config.seed) });
-}
 
 /**
  * Relative URLs resolve against `origin`, as fetch does in a page served from it. A failed

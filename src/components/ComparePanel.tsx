@@ -1,5 +1,4 @@
-import type { AnswerSummary } from '../session/ttrvStep';
-import type { Comparison } from '../store';
+import type { AnswerSummary, Comparison } from '../store';
 
 function Distribution({ summary }: { summary: AnswerSummary }) {
   return (

@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import type { DatasetSplit } from '../datasets';
 import {
   type DatasetSchedule,
   PAPER_DATASET_SCHEDULE,
   SINGLE_EXAMPLE_SCHEDULE,
   type SingleExampleSchedule,
-} from '../rl/datasetSchedule';
+} from '../dataset/schedule';
+import type { DatasetSplit } from '../dataset/splits';
 import type { DatasetRun } from '../store';
 
 type Props = {
@@ -13,6 +13,7 @@ type Props = {
   run: DatasetRun;
   ready: boolean;
   onRun: (split: DatasetSplit, schedule: DatasetSchedule | SingleExampleSchedule) => void;
+  onCancel: () => void;
   /** Checks a picked folder and adds it as a split; resolves to its name, or null if refused. */
   onOpenFolder: (files: File[]) => Promise<string | null>;
 };
@@ -30,7 +31,7 @@ function percent(x: number | undefined): string {
  * batch), then greedy accuracy on all of it when it has labels. A split is a shipped demo split
  * or a picked folder in the same layout.
  */
-export function DatasetPanel({ splits, run, ready, onRun, onOpenFolder }: Props) {
+export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder }: Props) {
   const [name, setName] = useState('');
   const [mode, setMode] = useState<Mode>('subset');
   const [schedule, setSchedule] = useState<DatasetSchedule>({ ...PAPER_DATASET_SCHEDULE });
@@ -152,6 +153,16 @@ export function DatasetPanel({ splits, run, ready, onRun, onOpenFolder }: Props)
         >
           {run.running ? 'Running…' : 'Run'}
         </button>
+        {run.running && (
+          <button
+            type="button"
+            data-testid="dataset-cancel"
+            disabled={run.cancelling}
+            onClick={onCancel}
+          >
+            {run.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
       </div>
       {split && (
         <p className="hint" data-testid="dataset-description">

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import type { ModelChoice } from '../session/modelSource';
-import { HUB_MODELS } from '../session/modelSource';
+import type { ModelChoice } from '../models';
+import { HUB_MODELS } from '../models';
 import type { ModelState } from '../store';
 
 type Props = { model: ModelState; onLoad: (choice: ModelChoice) => void };

@@ -1,5 +1,9 @@
 import { useState } from 'react';
-import { buildMultipleChoiceQuestion, OPTION_LETTERS } from '../questionPresets';
+import {
+  buildMultipleChoiceQuestion,
+  OPTION_LETTERS,
+  parseMultipleChoiceQuestion,
+} from '../questionPresets';
 
 type Props = {
   question: string;
@@ -16,17 +20,22 @@ const PRESETS: readonly [Preset, string, string | null][] = [
   ['choice', 'Multiple choice', null],
 ];
 
+const DEFAULT_CHOICE = {
+  stem: 'What color is the circle?',
+  options: ['red', 'blue', 'green', 'yellow'],
+};
+
 /** The question box, with presets: free answer, yes/no, and a 4-option multiple-choice builder. */
 export function QuestionInput({ question, disabled, maxLength, onChange }: Props) {
-  const [preset, setPreset] = useState<Preset>('free');
-  const [stem, setStem] = useState('What color is the circle?');
-  const [options, setOptions] = useState(['red', 'blue', 'green', 'yellow']);
+  const [typed, setTyped] = useState<Exclude<Preset, 'choice'>>('free');
+  // A multiple-choice question (a sample's, or one built here) shows its builder, whoever set it.
+  const choice = parseMultipleChoiceQuestion(question);
+  const preset: Preset = choice ? 'choice' : typed;
+  const stem = choice?.stem ?? DEFAULT_CHOICE.stem;
+  const options = choice?.options ?? DEFAULT_CHOICE.options;
 
-  const applyChoice = (nextStem: string, nextOptions: string[]) => {
-    setStem(nextStem);
-    setOptions(nextOptions);
+  const applyChoice = (nextStem: string, nextOptions: string[]) =>
     onChange(buildMultipleChoiceQuestion(nextStem, nextOptions));
-  };
 
   return (
     <section className="panel question-panel">
@@ -40,9 +49,9 @@ export function QuestionInput({ question, disabled, maxLength, onChange }: Props
             aria-selected={preset === id}
             disabled={disabled}
             onClick={() => {
-              setPreset(id);
+              if (id === 'choice') return applyChoice(stem, options);
+              setTyped(id);
               if (example) onChange(example);
-              else applyChoice(stem, options);
             }}
           >
             {label}

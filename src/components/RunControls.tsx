@@ -36,7 +36,7 @@ export function RunControls({ run, maxSteps, ready, onStart, onPause, onStep, on
         >
           Step
         </button>
-        <button type="button" data-testid="reset-button" disabled={running} onClick={onReset}>
+        <button type="button" data-testid="reset-button" onClick={onReset}>
           Reset
         </button>
       </div>

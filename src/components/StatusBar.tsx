@@ -19,6 +19,13 @@ export function StatusBar({ gpu }: { gpu: GpuState }) {
       </footer>
     );
   }
+  if (gpu.state === 'lost') {
+    return (
+      <footer className="status-bar status-error" data-testid="gpu-status" data-state="lost">
+        <span data-testid="gpu-lost">{gpu.message}</span>
+      </footer>
+    );
+  }
   const { adapter, gradientCheck } = gpu.report;
   const gradOk = gradientCheck.maxAbsError < 1e-4;
   return (

@@ -28,6 +28,11 @@ export type SampleOptions = {
   seed: number;
   /** Default: the model config's eos ids. */
   eosTokenIds?: number[];
+  /**
+   * Checked between decoded tokens: once aborted, sampling frees its caches and throws the
+   * signal's reason, so a stop acts within one token instead of after a whole completion.
+   */
+  signal?: AbortSignal;
 };
 
 export type Samples = {
@@ -261,6 +266,7 @@ export async function sample(
   if (one !== 1 || promptLength < 1 || dim !== config.hiddenSize) {
     throw new Error(`promptEmbeds must be [1, P ≥ 1, ${config.hiddenSize}]`);
   }
+  opts.signal?.throwIfAborted();
   const eos = new Set(opts.eosTokenIds ?? config.eosTokenIds);
   const random = seededRandom(opts.seed);
   const at = { dtype: promptEmbeds.dtype };
@@ -293,6 +299,7 @@ export async function sample(
   // The caches are freed also when choosing throws (non-finite logits).
   try {
     choose(asFloats(await first.logits.data()), false);
+    opts.signal?.throwIfAborted();
     const steps = opts.maxNewTokens - 1;
     if (steps > 0 && done.some((d) => !d)) {
       // Slots 0..steps-1; the size is bucketed so nearby maxNewTokens share one compiled step.
@@ -319,6 +326,7 @@ export async function sample(
           const out = fns.decode(tree.ref(prefixKV), cache, input);
           cache = out.cache;
           choose(asFloats(await out.logits.data()), true);
+          opts.signal?.throwIfAborted();
         }
       } finally {
         tree.dispose(cache);

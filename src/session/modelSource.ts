@@ -2,18 +2,8 @@
 // Hub repo, or a folder the user picked — expressed once, so transformers.js (processor, tokenizer,
 // vision encoder) and our engine (model.safetensors by Range requests) read the same files.
 import { env } from '@huggingface/transformers';
+import { DEMO_MODEL_ID, type ModelChoice } from '../models';
 import { filesByPath, pickedFolderName } from './pickedFolder';
-
-export const DEMO_MODEL_ID = 'ttrv-demo-shapes';
-export const HUB_MODELS = [
-  'HuggingFaceTB/SmolVLM-256M-Instruct',
-  'HuggingFaceTB/SmolVLM-500M-Instruct',
-] as const;
-
-export type ModelChoice =
-  | { kind: 'demo' }
-  | { kind: 'hub'; id: string }
-  | { kind: 'folder'; files: File[] };
 
 export type ResolvedModel = {
   /** What from_pretrained gets. */

@@ -2,10 +2,13 @@
 // the first num_generations by agreement, GRPO advantages, and one LoRA update. Prompts share
 // nothing but the adapter, so single-example and dataset mode are the same code with 1 or N
 // prompts.
+import { tree } from '@jax-js/jax';
+import { exportLoraTensors, initLora, type LoraConfig } from '../engine/lora';
 import type { Adapter } from '../engine/model';
 import { sample } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
-import { grpoStep } from '../engine/train';
+import { grpoStep, initTrainState } from '../engine/train';
+import type { Float32Tensor } from '../formats/safetensors';
 import { computeAdvantages } from '../rl/advantages';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
@@ -13,6 +16,7 @@ import type { StepMetrics } from '../rl/metrics';
 import { completionMetrics, voteMetrics } from '../rl/metrics';
 import { computeRewards, countVotes } from '../rl/rewards';
 import { learningRateAt } from '../rl/schedule';
+import { PlaygroundError } from './errors';
 import type { PreparedPrompt, VisionLanguageModel } from './visionLanguageModel';
 import { decodeCompletion } from './visionLanguageModel';
 
@@ -54,6 +58,7 @@ export async function vote(
   prompt: PreparedPrompt,
   config: TtrvConfig,
   seed: number,
+  signal?: AbortSignal,
 ): Promise<Votes> {
   const samples = await sample(vlm.text, adapter, prompt.embeds, {
     numRows: config.num_votes,
@@ -62,6 +67,7 @@ export async function vote(
     topK: config.top_k,
     topP: config.top_p,
     seed,
+    signal,
   });
   const eos = new Set(vlm.text.config.eosTokenIds);
   return {
@@ -78,20 +84,39 @@ export async function summarizeAnswers(
   adapter: Adapter | null,
   prompt: PreparedPrompt,
   config: TtrvConfig,
+  signal?: AbortSignal,
 ): Promise<AnswerSummary> {
   const greedy = await sample(vlm.text, adapter, prompt.embeds, {
     numRows: 1,
     maxNewTokens: config.max_completion_length,
     temperature: 0,
     seed: 0,
+    signal,
   });
   const greedyText = decodeCompletion(vlm, greedy.tokens[0] ?? []);
-  const sampled = await vote(vlm, adapter, prompt, config, stepSeed(config.seed, -1, 0));
+  const sampled = await vote(vlm, adapter, prompt, config, stepSeed(config.seed, -1, 0), signal);
   return {
     greedy: extractAnswer(greedyText, prompt.question),
     greedyText,
     distribution: answerDistribution(sampled.answers),
     votes: sampled.answers.length,
+  };
+}
+
+/** What the page is shown of one step. */
+export type StepReport = {
+  metrics: StepMetrics;
+  /** The answer distribution of every vote of the step (all its prompts'). */
+  distribution: AnswerShare[];
+  /** Why the update was skipped (non-finite loss or gradient), or null. */
+  skipped: string | null;
+};
+
+export function stepReport(outcome: StepOutcome): StepReport {
+  return {
+    metrics: outcome.metrics,
+    distribution: answerDistribution(outcome.votes.flat()),
+    skipped: outcome.skipped,
   };
 }
 
@@ -111,12 +136,16 @@ export async function ttrvStep(
   config: TtrvConfig,
   /** 0-based TTRV step (an optimiser step per iteration may happen several times within one). */
   step: number,
+  /** Stops the votes between tokens; once they are in, the update runs to its end. */
+  signal?: AbortSignal,
 ): Promise<StepOutcome> {
   const started = performance.now();
   const voted: Votes[] = [];
   for (const [i, prompt] of prompts.entries()) {
-    voted.push(await vote(vlm, state.adapter, prompt, config, stepSeed(config.seed, step, i)));
+    const seed = stepSeed(config.seed, step, i);
+    voted.push(await vote(vlm, state.adapter, prompt, config, seed, signal));
   }
+  signal?.throwIfAborted();
   const voteMs = performance.now() - started;
 
   const rewards = voted.map((v) => computeRewards(v.answers, config));
@@ -179,4 +208,35 @@ export async function ttrvStep(
     votes: voted.map((v) => v.answers),
     skipped: result.skipped,
   };
+}
+
+/** A fresh adapter (PEFT init: B = 0, so it starts as the base model) and its optimiser state. */
+export function freshTrainState(
+  vlm: VisionLanguageModel,
+  lora: LoraConfig,
+  seed: number,
+): TrainState {
+  return initTrainState({ config: lora, params: initLora(vlm.text.config, lora, seed) });
+}
+
+export function disposeTrainState(state: TrainState): void {
+  tree.dispose([state.adapter.params, state.moments]);
+}
+
+/**
+ * The adapter's tensors copied to the CPU: what export and a failed step fall back on. A finite
+ * loss and gradient can still overflow the update itself (a huge learning_rate); such an adapter
+ * would only ever answer garbage, so it is disposed and refused here.
+ */
+export async function checkedAdapterTensors(
+  state: TrainState,
+  config: Pick<TtrvConfig, 'learning_rate'>,
+): Promise<Float32Tensor[]> {
+  const tensors = await exportLoraTensors(state.adapter.params);
+  if (tensors.every((t) => t.data.every(Number.isFinite))) return tensors;
+  disposeTrainState(state);
+  throw new PlaygroundError(
+    'non-finite',
+    `The update made the adapter's weights non-finite (is learning_rate ${config.learning_rate} too large?). It was undone; the adapter is the last good one.`,
+  );
 }

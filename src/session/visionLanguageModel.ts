@@ -9,8 +9,8 @@ import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
 import { httpRangeReader, loadTextModel } from '../engine/weights';
+import type { ModelChoice } from '../models';
 import { resumableReader } from '../net/resumableReader';
-import type { ModelChoice } from './modelSource';
 import { resolveModel } from './modelSource';
 
 export type LoadProgress = { file: string; loaded: number; total: number };

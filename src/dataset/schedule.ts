@@ -1,6 +1,7 @@
 // Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
 // epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
 // in single-example mode, on one item repeated as the whole batch of every step.
+import { PlaygroundError } from '../session/errors';
 
 export type DatasetSchedule = {
   /** Items adapted on, drawn at random from the split (paper: 20). */
@@ -36,7 +37,10 @@ export function adaptationBatches(
 ): number[][] {
   const { subset, epochs, promptsPerStep } = schedule;
   if (![subset, epochs, promptsPerStep].every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new Error('subset, epochs and prompts per step must be positive integers');
+    throw new PlaygroundError(
+      'bad-settings',
+      'subset, epochs and prompts per step must be positive integers',
+    );
   }
   const chosen = shuffled(
     Array.from({ length: itemCount }, (_, i) => i),
@@ -75,10 +79,16 @@ export function singleExampleBatches(
 ): number[][] {
   const { example, steps, promptsPerStep } = schedule;
   if (![steps, promptsPerStep].every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new Error('steps and prompts per step must be positive integers');
+    throw new PlaygroundError(
+      'bad-settings',
+      'steps and prompts per step must be positive integers',
+    );
   }
   if (!(Number.isInteger(example) && example >= 0 && example < itemCount)) {
-    throw new Error(`the example must be one of the split's items, 1 to ${itemCount}`);
+    throw new PlaygroundError(
+      'bad-settings',
+      `the example must be one of the split's items, 1 to ${itemCount}`,
+    );
   }
   return Array.from({ length: steps }, () => Array<number>(promptsPerStep).fill(example));
 }

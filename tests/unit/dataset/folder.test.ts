@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readDatasetFolder } from '../../../src/session/datasetFolder';
+import { readDatasetFolder } from '../../../src/dataset/folder';
 
 /** A file as <input webkitdirectory> gives it: its path starts with the picked folder's name. */
 function picked(path: string, content: string): File {

@@ -1,7 +1,8 @@
 // Dataset mode (spec §3): a split's items and how answers are scored. Labels are read only to
 // score greedy answers, never to reward them: the reward stays unsupervised.
-import { extractAnswer } from './answers';
-import { mean } from './stats';
+import { extractAnswer } from '../rl/answers';
+import { mean } from '../rl/stats';
+import { datasetError } from './errors';
 
 export type DatasetItem = {
   id: string;
@@ -24,7 +25,7 @@ export const UNTYPED = 'untyped';
 function optionalText(record: Record<string, unknown>, field: string, where: string) {
   const value = record[field];
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw new Error(`${where}: ${field} must be text`);
+  if (typeof value !== 'string') throw datasetError(`${where}: ${field} must be text`);
   return value;
 }
 
@@ -43,19 +44,19 @@ export function readItems(jsonl: string, fileName: string): DatasetItem[] {
     try {
       value = JSON.parse(text);
     } catch {
-      throw new Error(`${where}: not valid JSON`);
+      throw datasetError(`${where}: not valid JSON`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new Error(`${where}: not a JSON object`);
+      throw datasetError(`${where}: not a JSON object`);
     }
     const record = value as Record<string, unknown>;
     const missing = ['image', 'question'].filter((field) => typeof record[field] !== 'string');
-    if (missing.length > 0) throw new Error(`${where}: missing ${missing.join(', ')}`);
+    if (missing.length > 0) throw datasetError(`${where}: missing ${missing.join(', ')}`);
     const answer = optionalText(record, 'answer', where);
     const first = items[0];
     if (first && (first.answer === null) !== (answer === null)) {
       const [has, hasNot] = answer === null ? [first.line, line] : [line, first.line];
-      throw new Error(
+      throw datasetError(
         `${where}: line ${has} has an answer but line ${hasNot} has none: label every line or none`,
       );
     }
@@ -68,7 +69,7 @@ export function readItems(jsonl: string, fileName: string): DatasetItem[] {
       type: optionalText(record, 'type', where) ?? UNTYPED,
     });
   }
-  if (items.length === 0) throw new Error(`${fileName} holds no items`);
+  if (items.length === 0) throw datasetError(`${fileName} holds no items`);
   return items;
 }
 

@@ -1,8 +1,10 @@
 // Dataset mode on a folder the user picked, laid out like a shipped split: an items.jsonl (one
 // JSON object a line: image, question, optional answer and type) and the images it names.
-import type { DatasetItem } from '../rl/datasetItems';
-import { readItems } from '../rl/datasetItems';
-import { filesByPath, pickedFolderName } from './pickedFolder';
+
+import { filesByPath, pickedFolderName } from '../session/pickedFolder';
+import { datasetError } from './errors';
+import type { DatasetItem } from './items';
+import { readItems } from './items';
 
 export type DatasetFolder = {
   name: string;
@@ -24,7 +26,7 @@ export async function readDatasetFolder(files: readonly File[]): Promise<Dataset
   const byPath = filesByPath(files);
   const itemsFile = byPath.get('items.jsonl');
   if (!itemsFile) {
-    throw new Error(
+    throw datasetError(
       `${name} has no items.jsonl: pick a folder holding items.jsonl (one JSON object a line ` +
         'with image, question and optionally answer and type) and the images it names.',
     );
@@ -33,7 +35,7 @@ export async function readDatasetFolder(files: readonly File[]): Promise<Dataset
   const images = items.map((item) => {
     const file = byPath.get(folderPath(item.image));
     if (!file) {
-      throw new Error(
+      throw datasetError(
         `${name}/items.jsonl, line ${item.line}: the image "${item.image}" is not in the folder.`,
       );
     }

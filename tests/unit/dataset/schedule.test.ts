@@ -5,7 +5,7 @@ import {
   SINGLE_EXAMPLE_SCHEDULE,
   shuffled,
   singleExampleBatches,
-} from '../../../src/rl/datasetSchedule';
+} from '../../../src/dataset/schedule';
 
 /** A deterministic stand-in for a seeded PRNG: cycles through fixed fractions. */
 function cycle(values: number[]): () => number {

@@ -5,7 +5,7 @@ import {
   readItems,
   scoreAnswers,
   UNTYPED,
-} from '../../../src/rl/datasetItems';
+} from '../../../src/dataset/items';
 
 const URL_OF_ITEMS = 'http://127.0.0.1:4173/datasets/shapes/sketch/items.jsonl';
 

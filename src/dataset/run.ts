@@ -1,0 +1,260 @@
+// Dataset mode (spec §3), the GPU half: greedy answers for a split's prompts, adaptation steps over
+// batches of them, and the whole run the playground and bench:quality share: prepare every
+// prompt, score the base model, adapt a fresh adapter, score it. Labels only score (./items.ts),
+// never reward.
+import { RawImage } from '@huggingface/transformers';
+import type { LoraConfig } from '../engine/lora';
+import type { Adapter } from '../engine/model';
+import { sample, seededRandom } from '../engine/sampling';
+import type { TrainState } from '../engine/train';
+import type { Float32Tensor } from '../formats/safetensors';
+import { extractAnswer } from '../rl/answers';
+import type { TtrvConfig } from '../rl/config';
+import { errorCodeOf, messageOf, PlaygroundError } from '../session/errors';
+import type { StepReport } from '../session/ttrvStep';
+import {
+  checkedAdapterTensors,
+  disposeTrainState,
+  freshTrainState,
+  stepReport,
+  ttrvStep,
+} from '../session/ttrvStep';
+import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
+import { decodeCompletion, preparePrompt } from '../session/visionLanguageModel';
+import { readDatasetFolder } from './folder';
+import type { Accuracy, DatasetItem } from './items';
+import { labeledItems, parseItems, scoreAnswers } from './items';
+import type { DatasetSchedule, SingleExampleSchedule } from './schedule';
+import { adaptationBatches, singleExampleBatches } from './schedule';
+import type { DatasetSource } from './splits';
+
+export type DatasetProgress = {
+  phase: 'preparing' | 'evaluating base' | 'adapting' | 'evaluating adapted';
+  done: number;
+  total: number;
+  /** The adaptation step just taken (phase 'adapting'). */
+  step?: StepReport;
+};
+
+/** Single-example mode: the one item adapted on, and its greedy answers before and after. */
+export type ExampleReport = {
+  number: number;
+  image: string;
+  question: string;
+  /** null: the dataset has no labels. */
+  label: string | null;
+  base: string;
+  adapted: string;
+};
+
+export type DatasetReport = {
+  split: string;
+  itemsAdapted: number;
+  itemsEvaluated: number;
+  /** Greedy accuracy before and after; null when the dataset has no labels. */
+  base: Accuracy | null;
+  adapted: Accuracy | null;
+  /** Mean agreement of the sampled answers at the first and the last adaptation step. */
+  agreement: { first: number; last: number } | null;
+  example: ExampleReport | null;
+};
+
+/** A dataset's items and a way to read each one's image. */
+export type OpenedDataset = {
+  name: string;
+  items: DatasetItem[];
+  image: (index: number) => Promise<RawImage>;
+  /** A URL the page can show item `index`'s image from. */
+  imageUrl: (index: number) => string;
+};
+
+/** How the host turns a picked file into the processor's image, and into a URL the page shows. */
+export type ImageFiles = {
+  read: (file: Blob) => Promise<RawImage>;
+  url: (file: File) => string;
+};
+
+/** Opens a shipped split (by URL) or a picked folder; a folder's unreadable image names its line. */
+export async function openDataset(
+  source: DatasetSource,
+  files: ImageFiles,
+): Promise<OpenedDataset> {
+  if (source.kind === 'folder') {
+    const folder = await readDatasetFolder(source.files);
+    return {
+      name: folder.name,
+      items: folder.items,
+      image: async (i) => {
+        const item = folder.items[i] as DatasetItem;
+        try {
+          return await files.read(folder.images[i] as File);
+        } catch (error) {
+          if (errorCodeOf(error) !== 'bad-image') throw error;
+          throw new PlaygroundError(
+            'bad-dataset',
+            `${folder.name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${messageOf(error)}`,
+          );
+        }
+      },
+      imageUrl: (i) => files.url(folder.images[i] as File),
+    };
+  }
+  const response = await fetch(source.itemsUrl);
+  if (!response.ok) {
+    throw new PlaygroundError(
+      'bad-dataset',
+      `Could not read ${source.itemsUrl} (HTTP ${response.status}).`,
+    );
+  }
+  const items = parseItems(await response.text(), response.url || source.itemsUrl);
+  return {
+    name: source.itemsUrl,
+    items,
+    image: (i) => RawImage.fromURL((items[i] as DatasetItem).image),
+    imageUrl: (i) => (items[i] as DatasetItem).image,
+  };
+}
+
+/** The greedy (temperature 0) extracted answer to each prompt: the "adapted answer" of the spec. */
+export async function greedyAnswers(
+  vlm: VisionLanguageModel,
+  adapter: Adapter | null,
+  prompts: readonly PreparedPrompt[],
+  maxNewTokens: number,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const answers: string[] = [];
+  for (const prompt of prompts) {
+    const { tokens } = await sample(vlm.text, adapter, prompt.embeds, {
+      numRows: 1,
+      maxNewTokens,
+      temperature: 0,
+      seed: 0,
+      signal,
+    });
+    answers.push(extractAnswer(decodeCompletion(vlm, tokens[0] ?? []), prompt.question));
+  }
+  return answers;
+}
+
+/**
+ * One TTRV step per batch of prompt indices (see ./schedule.ts), from `state` (consumed). Returns
+ * the adapted state and its CPU copy; an adapter whose weights overflowed is refused, and on any
+ * failure nothing of the run is left on the device.
+ */
+export async function adaptOnDataset(
+  vlm: VisionLanguageModel,
+  state: TrainState,
+  prompts: readonly PreparedPrompt[],
+  batches: readonly number[][],
+  config: TtrvConfig,
+  onStep: (report: StepReport) => void = () => {},
+  signal?: AbortSignal,
+): Promise<{ state: TrainState; tensors: Float32Tensor[] }> {
+  let current = state;
+  try {
+    for (const [step, batch] of batches.entries()) {
+      const chosen = batch.map((i) => prompts[i] as PreparedPrompt);
+      const outcome = await ttrvStep(vlm, current, chosen, config, step, signal);
+      current = outcome.state;
+      onStep(stepReport(outcome));
+    }
+  } catch (error) {
+    // A failed step leaves the state it started from (its update never happened).
+    disposeTrainState(current);
+    throw error;
+  }
+  // Disposes the state itself when it refuses it.
+  return { state: current, tensors: await checkedAdapterTensors(current, config) };
+}
+
+export type DatasetRunResult = {
+  report: DatasetReport;
+  /** The adapter the run trained and its CPU copy: the caller keeps or disposes it. */
+  trained: TrainState;
+  tensors: Float32Tensor[];
+};
+
+/**
+ * The whole run: greedy answers on every item with the base model, a fresh adapter adapted on a
+ * random unlabeled subset (or, in single-example mode, on one item repeated as every step's
+ * batch), greedy answers with it; accuracy per question type when the items have labels.
+ */
+export async function runDataset(
+  vlm: VisionLanguageModel,
+  dataset: OpenedDataset,
+  config: TtrvConfig,
+  lora: LoraConfig,
+  schedule: DatasetSchedule | SingleExampleSchedule,
+  onProgress: (progress: DatasetProgress) => void,
+  signal?: AbortSignal,
+): Promise<DatasetRunResult> {
+  const { items } = dataset;
+  const batches =
+    'example' in schedule
+      ? singleExampleBatches(items.length, schedule)
+      : adaptationBatches(items.length, schedule, seededRandom(config.seed));
+  const greedyLength = config.max_completion_length;
+  const prompts: PreparedPrompt[] = [];
+  try {
+    for (const [i, item] of items.entries()) {
+      signal?.throwIfAborted();
+      prompts.push(await preparePrompt(vlm, await dataset.image(i), item.question));
+      onProgress({ phase: 'preparing', done: i + 1, total: items.length });
+    }
+    const baseAnswers = await greedyAnswers(vlm, null, prompts, greedyLength, signal);
+    onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
+    const agreements: number[] = [];
+    const { state: trained, tensors } = await adaptOnDataset(
+      vlm,
+      freshTrainState(vlm, lora, config.seed),
+      prompts,
+      batches,
+      config,
+      (step) => {
+        agreements.push(step.metrics.agreement);
+        onProgress({ phase: 'adapting', done: agreements.length, total: batches.length, step });
+      },
+      signal,
+    );
+    const adaptedAnswers = await greedyAnswers(
+      vlm,
+      trained.adapter,
+      prompts,
+      greedyLength,
+      signal,
+    ).catch((error: unknown) => {
+      disposeTrainState(trained); // e.g. non-finite logits: this adapter is not kept
+      throw error;
+    });
+    onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
+    const example = 'example' in schedule ? schedule.example : null;
+    const exampleItem = example === null ? undefined : items[example];
+    const labeled = labeledItems(items);
+    const report: DatasetReport = {
+      split: dataset.name,
+      itemsAdapted: new Set(batches.flat()).size,
+      itemsEvaluated: items.length,
+      base: labeled ? scoreAnswers(labeled, baseAnswers) : null,
+      adapted: labeled ? scoreAnswers(labeled, adaptedAnswers) : null,
+      agreement:
+        agreements.length > 0
+          ? { first: agreements[0] as number, last: agreements.at(-1) as number }
+          : null,
+      example:
+        example === null || !exampleItem
+          ? null
+          : {
+              number: example + 1,
+              image: dataset.imageUrl(example),
+              question: exampleItem.question,
+              label: exampleItem.answer,
+              base: baseAnswers[example] ?? '',
+              adapted: adaptedAnswers[example] ?? '',
+            },
+    };
+    return { report, trained, tensors };
+  } finally {
+    for (const prompt of prompts) prompt.embeds.dispose();
+  }
+}

@@ -1,0 +1,171 @@
+import * as Comlink from 'comlink';
+import { downloadBlob } from '../download';
+import { metricsToCsv, metricsToJson } from '../rl/metrics';
+import { stopReason } from '../rl/stopRule';
+import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
+import { canCompute, isRunning } from './state';
+
+export function idleRun(id: number): RunState {
+  return { id, status: 'idle', history: [], distributions: [], note: null };
+}
+
+/** Why Start or Step cannot run now, as the banner says it; null: they can. */
+function blocker(s: PlaygroundState): string | null {
+  if (s.gpu.state === 'lost') return s.gpu.message;
+  if (!canCompute(s)) return 'Wait for the model to finish loading.';
+  if (!s.image) return 'Choose, drop or paste an image first.';
+  if (s.configIssues.length > 0) return `Fix the settings first: ${s.configIssues[0]?.message}`;
+  return null;
+}
+
+export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
+  /** Whether run `id` is still the one shown: a Reset or a new model starts another. */
+  const isCurrent = (id: number) => get().run.id === id;
+
+  /** Ends run `id`'s activity: paused, unless it finished or is no longer shown. */
+  const settle = (id: number) => {
+    if (!isCurrent(id)) return;
+    set((s) => ({
+      run: { ...s.run, status: s.run.status === 'finished' ? 'finished' : 'paused' },
+    }));
+  };
+
+  /** One step of run `id`; false when it did not happen or the run is no longer shown. */
+  const stepOf = async (id: number): Promise<boolean> => {
+    const { question, config } = get();
+    const report = await worker.step(question, config);
+    if (!isCurrent(id)) return false;
+    get().appendStep(report);
+    return true;
+  };
+
+  return {
+    run: idleRun(0),
+    comparison: { base: null, adapted: null, busy: false },
+
+    appendStep: (report) =>
+      set((s) => ({
+        run: {
+          ...s.run,
+          history: [...s.run.history, report.metrics],
+          distributions: [...s.run.distributions, report.distribution],
+          note: report.skipped
+            ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
+            : s.run.note,
+        },
+      })),
+
+    startRun: async () => {
+      const reason = blocker(get());
+      if (reason) return set({ error: reason });
+      if (isRunning(get())) return;
+      const { id } = get().run;
+      set((s) => ({ run: { ...s.run, status: 'running', note: null } }));
+      try {
+        if (!get().comparison.base) await get().refreshComparison();
+        let lastStep = null;
+        while (isCurrent(id) && get().run.status === 'running') {
+          const note = stopReason(get().run.history.length, lastStep, get().config);
+          if (note) {
+            set((s) => ({ run: { ...s.run, status: 'finished', note } }));
+            break;
+          }
+          if (!(await stepOf(id))) break;
+          lastStep = get().run.history.at(-1) ?? null;
+        }
+      } catch (error) {
+        get().fail(error);
+      }
+      if (!isCurrent(id)) return;
+      settle(id);
+      await get().refreshComparison();
+    },
+
+    pauseRun: async () => {
+      if (get().run.status !== 'running') return;
+      set((s) => ({ run: { ...s.run, status: 'pausing' } }));
+      await worker.stop();
+    },
+
+    stepOnce: async () => {
+      const reason = blocker(get());
+      if (reason) return set({ error: reason });
+      if (isRunning(get())) return;
+      const { id } = get().run;
+      try {
+        if (!get().comparison.base) await get().refreshComparison();
+        await stepOf(id);
+      } catch (error) {
+        get().fail(error);
+      }
+      if (!isCurrent(id)) return;
+      settle(id);
+      await get().refreshComparison();
+    },
+
+    resetAdapter: async () => {
+      // A new run at once: whatever the old one still receives is dropped (isCurrent).
+      set((s) => ({ run: idleRun(s.run.id + 1), comparison: { ...s.comparison, adapted: null } }));
+      try {
+        await worker.stop();
+        await worker.resetAdapter();
+      } catch (error) {
+        get().fail(error);
+      }
+    },
+
+    refreshComparison: async () => {
+      if (!canCompute(get()) || !get().image) return;
+      set((s) => ({ comparison: { ...s.comparison, busy: true } }));
+      try {
+        const { base, adapted } = await worker.compare(get().question, get().config);
+        set({ comparison: { base, adapted, busy: false } });
+      } catch (error) {
+        get().fail(error);
+      } finally {
+        set((s) => ({ comparison: { ...s.comparison, busy: false } }));
+      }
+    },
+
+    exportAdapter: async () => {
+      try {
+        const zip = await worker.exportAdapter();
+        const name = (get().model.info?.id ?? 'model').replace(/[^\w.-]+/g, '_');
+        downloadBlob(
+          `ttrv-adapter-${name}.zip`,
+          new Blob([zip as BlobPart], { type: 'application/zip' }),
+        );
+      } catch (error) {
+        get().fail(error);
+      }
+    },
+
+    importAdapter: async (file) => {
+      try {
+        if (file.size === 0) throw new Error(`"${file.name}" is empty (0 bytes).`);
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        const lora = await worker.importAdapter(Comlink.transfer(bytes, [bytes.buffer]));
+        get().updateConfig(lora);
+        set((s) => ({
+          run: {
+            ...idleRun(s.run.id + 1),
+            note: `Imported adapter "${file.name}" (r = ${lora.r}).`,
+          },
+        }));
+      } catch (error) {
+        get().fail(error);
+        return;
+      }
+      await get().refreshComparison();
+    },
+
+    exportMetrics: (format) => {
+      const { run, config } = get();
+      const blob =
+        format === 'json'
+          ? new Blob([metricsToJson(run.history, config)], { type: 'application/json' })
+          : new Blob([metricsToCsv(run.history)], { type: 'text/csv' });
+      downloadBlob(`ttrv-metrics.${format}`, blob);
+    },
+  };
+};

@@ -1,0 +1,97 @@
+import * as Comlink from 'comlink';
+import { fetchDemoSplits } from '../dataset/splits';
+import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/adapterInfo';
+import { fetchSamples, sampleUrl } from '../samples';
+import { messageOf } from '../session/errors';
+import type { LoadProgress } from '../session/visionLanguageModel';
+import { idleRun } from './run';
+import type { SessionSlice, Slice } from './state';
+import { isRunning } from './state';
+
+export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker) => ({
+  gpu: { state: 'checking' },
+  model: { state: 'idle', label: '', info: null, progress: {}, message: null },
+  image: null,
+  samples: [],
+  question: 'How many shapes are there?',
+
+  start: async () => {
+    fetchSamples().then(
+      (samples) => set({ samples }),
+      () => {},
+    );
+    fetchDemoSplits().then(
+      (demo) => set((s) => ({ datasets: [...demo, ...s.datasets] })),
+      () => {},
+    );
+    if (!('gpu' in navigator) || !navigator.gpu) {
+      set({ gpu: { state: 'unavailable', message: WEBGPU_UNAVAILABLE_HELP } });
+    } else {
+      const report = await worker.probeGpu();
+      set({
+        gpu: report.ok
+          ? { state: 'ready', report }
+          : { state: 'unavailable', message: `${WEBGPU_UNAVAILABLE_HELP} (${report.reason})` },
+      });
+    }
+    await get().loadModel({ kind: 'demo' });
+  },
+
+  loadModel: async (choice) => {
+    if (isRunning(get())) await get().pauseRun();
+    const label = choice.kind === 'hub' ? choice.id : choice.kind === 'demo' ? 'demo' : 'folder';
+    set({ model: { state: 'loading', label, info: null, progress: {}, message: null } });
+    const onProgress = Comlink.proxy((p: LoadProgress) => {
+      set((s) => ({ model: { ...s.model, progress: { ...s.model.progress, [p.file]: p } } }));
+    });
+    try {
+      const info = await worker.loadModel(choice, onProgress);
+      set((s) => ({
+        model: { ...s.model, state: 'ready', label: info.label, info },
+        run: idleRun(s.run.id + 1),
+        comparison: { base: null, adapted: null, busy: false },
+      }));
+    } catch (error) {
+      console.error(error instanceof Error ? error.stack : error);
+      const message = messageOf(error);
+      set((s) => ({ model: { ...s.model, state: 'error', message } }));
+      get().fail(error);
+      set({
+        error: `Loading the model failed: ${message}. Press Load to retry; finished downloads are kept.`,
+      });
+    }
+  },
+
+  setImageFile: async (file) => {
+    try {
+      const info = await worker.setImage(file);
+      const previous = get().image;
+      if (previous) URL.revokeObjectURL(previous.url);
+      const scaled =
+        info.width !== info.originalWidth
+          ? `, scaled down from ${info.originalWidth} × ${info.originalHeight}`
+          : '';
+      set({
+        image: {
+          url: URL.createObjectURL(info.preview),
+          caption: `${info.width} × ${info.height}${scaled}`,
+        },
+        comparison: { base: null, adapted: null, busy: false },
+      });
+    } catch (error) {
+      get().fail(error);
+    }
+  },
+
+  pickSample: async (sample) => {
+    const response = await fetch(sampleUrl(sample)).catch(() => null);
+    if (!response?.ok) {
+      set({ error: `Could not load the sample ${sample.image}.` });
+      return;
+    }
+    await get().setImageFile(await response.blob());
+    set({ question: sample.question });
+  },
+
+  setQuestion: (question) => set({ question }),
+});

@@ -1,0 +1,132 @@
+// The page's state, slice by slice, and what every slice creator gets. All of it lives in one
+// zustand store (./index.ts); components read it and call its actions.
+import type { Remote } from 'comlink';
+import type { StateCreator } from 'zustand';
+import type { DatasetSchedule, SingleExampleSchedule } from '../dataset/schedule';
+import type { DatasetSplit } from '../dataset/splits';
+import type { ModelChoice } from '../models';
+import type { ConfigIssue, TtrvConfig } from '../rl/config';
+import type { StepMetrics } from '../rl/metrics';
+import type { SampleImage } from '../samples';
+import type {
+  AnswerShare,
+  AnswerSummary,
+  DatasetProgress,
+  DatasetReport,
+  GpuReport,
+  ModelInfo,
+  PlaygroundApi,
+  StepReport,
+} from '../workerApi';
+
+export type { AnswerShare, AnswerSummary } from '../workerApi';
+
+export type GpuState =
+  | { state: 'checking' }
+  | { state: 'unavailable'; message: string }
+  | { state: 'ready'; report: Extract<GpuReport, { ok: true }> }
+  /** The device went away: nothing more runs on it; the adapter still exports. */
+  | { state: 'lost'; message: string };
+
+export type ModelState = {
+  state: 'idle' | 'loading' | 'ready' | 'error';
+  label: string;
+  info: ModelInfo | null;
+  progress: Record<string, { loaded: number; total: number }>;
+  message: string | null;
+};
+
+export type RunState = {
+  /** Which run this is: a loop whose run is no longer current changes nothing. */
+  id: number;
+  status: 'idle' | 'running' | 'pausing' | 'paused' | 'finished';
+  history: StepMetrics[];
+  /** The votes' answer distribution at each step. */
+  distributions: AnswerShare[][];
+  note: string | null;
+};
+
+export type Comparison = {
+  base: AnswerSummary | null;
+  adapted: AnswerSummary | null;
+  busy: boolean;
+};
+
+export type DatasetRun = {
+  running: boolean;
+  /** Cancel was pressed and the run is stopping. */
+  cancelling: boolean;
+  progress: DatasetProgress | null;
+  report: DatasetReport | null;
+};
+
+export type SessionSlice = {
+  gpu: GpuState;
+  model: ModelState;
+  image: { url: string; caption: string } | null;
+  samples: SampleImage[];
+  question: string;
+  start: () => Promise<void>;
+  loadModel: (choice: ModelChoice) => Promise<void>;
+  setImageFile: (file: Blob) => Promise<void>;
+  /** A demo sample: its image and its question. */
+  pickSample: (sample: SampleImage) => Promise<void>;
+  setQuestion: (question: string) => void;
+};
+
+export type SettingsSlice = {
+  config: TtrvConfig;
+  configIssues: ConfigIssue[];
+  updateConfig: (patch: Partial<TtrvConfig>) => void;
+};
+
+export type RunSlice = {
+  run: RunState;
+  comparison: Comparison;
+  /** One step's report into the history and the charts (single-image and dataset runs alike). */
+  appendStep: (report: StepReport) => void;
+  startRun: () => Promise<void>;
+  /** Stops the step in flight between two decoded tokens; what it had done is dropped. */
+  pauseRun: () => Promise<void>;
+  stepOnce: () => Promise<void>;
+  resetAdapter: () => Promise<void>;
+  refreshComparison: () => Promise<void>;
+  exportAdapter: () => Promise<void>;
+  importAdapter: (file: File) => Promise<void>;
+  exportMetrics: (format: 'json' | 'csv') => void;
+};
+
+export type DatasetSlice = {
+  datasets: DatasetSplit[];
+  datasetRun: DatasetRun;
+  /** Checks a picked dataset folder and adds it to the splits; its name, or null if refused. */
+  openDatasetFolder: (files: File[]) => Promise<string | null>;
+  runDataset: (
+    split: DatasetSplit,
+    schedule: DatasetSchedule | SingleExampleSchedule,
+  ) => Promise<void>;
+  cancelDataset: () => Promise<void>;
+};
+
+export type ErrorSlice = {
+  error: string | null;
+  /** Shows a failure in the banner (a stop on request is none); a lost GPU also marks the GPU. */
+  fail: (error: unknown) => void;
+  dismissError: () => void;
+};
+
+export type PlaygroundState = SessionSlice & SettingsSlice & RunSlice & DatasetSlice & ErrorSlice;
+
+/** The worker as the store sees it: comlink's remote of the API, or a fake in tests. */
+export type WorkerApi = Remote<PlaygroundApi>;
+
+export type Slice<T> = (...args: [...Parameters<StateCreator<PlaygroundState>>, WorkerApi]) => T;
+
+/** Whether Start, Step and the GPU work behind them may run now. */
+export function canCompute(s: PlaygroundState): boolean {
+  return s.model.state === 'ready' && s.gpu.state !== 'lost';
+}
+
+export function isRunning(s: PlaygroundState): boolean {
+  return s.run.status === 'running' || s.run.status === 'pausing';
+}

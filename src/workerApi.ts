@@ -1,0 +1,27 @@
+// The playground worker's API as the page sees it through comlink (workers/playground.worker.ts
+// implements it). Page and worker import these types; the page imports nothing else of the
+// worker's side. Errors thrown by any call carry a `code` (src/session/errors.ts).
+import type { AdapterFacts } from './gpu/adapterInfo';
+import type { GradientCheckResult } from './gpu/gradientCheck';
+import type { Playground } from './session/playground';
+
+export type { DatasetProgress, DatasetReport, ExampleReport } from './dataset/run';
+export type { Comparison, ImageInfo, LoraSettings, ModelInfo } from './session/playground';
+export type { AnswerShare, AnswerSummary, StepReport } from './session/ttrvStep';
+
+export type GpuReport =
+  | { ok: true; adapter: AdapterFacts; devices: string[]; gradientCheck: GradientCheckResult }
+  | { ok: false; reason: string };
+
+export type PlaygroundApi = Omit<Playground, 'attachGpu' | 'diagnostics'> & {
+  /** Starts jax-js on WebGPU and checks its gradients; the session then computes there. */
+  probeGpu(): Promise<GpuReport>;
+};
+
+/**
+ * `self.ttrvDiagnostics` in the worker, for the browser's devtools and the e2e tests only; the app
+ * never sets anything here. `gpuDevice` is the engine's device (destroy it to see a device loss);
+ * `inNextGpuWork` runs once inside the next GPU call's out-of-memory scope (allocate too much there
+ * to see how an out-of-memory error is handled).
+ */
+export type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | null };

@@ -1,0 +1,234 @@
+// The store against a fake worker: the run loop's identity, stops between tokens, one appendStep
+// for single-image and dataset runs, and what a lost GPU leaves usable.
+import { describe, expect, it, vi } from 'vitest';
+import type { StepMetrics } from '../../../src/rl/metrics';
+import { PlaygroundError } from '../../../src/session/errors';
+import { canCompute, createPlaygroundStore, type WorkerApi } from '../../../src/store';
+import type { DatasetProgress, StepReport } from '../../../src/workerApi';
+
+function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
+  const counts = new Map<string, number>();
+  for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
+  return {
+    metrics: { step, agreement: 0.5 } as StepMetrics,
+    distribution: [...counts].map(([answer, count]) => ({ answer, count })),
+    skipped: null,
+  };
+}
+
+/**
+ * A worker whose steps finish only when the test says so, and fail with 'stopped' when stopped
+ * before that (as the real one does between two decoded tokens).
+ */
+function fakeWorker() {
+  const pending: { resolve: (r: StepReport) => void; reject: (e: unknown) => void }[] = [];
+  let steps = 0;
+  const stopAll = () => {
+    for (const p of pending.splice(0)) p.reject(new PlaygroundError('stopped', 'Stopped.'));
+  };
+  const worker = {
+    step: vi.fn(
+      () =>
+        new Promise<StepReport>((resolve, reject) => {
+          pending.push({ resolve: (r) => resolve(r), reject });
+        }),
+    ),
+    compare: vi.fn(async () => ({
+      base: { greedy: 'a', greedyText: 'a', distribution: [], votes: 0 },
+      adapted: null,
+    })),
+    stop: vi.fn(async () => stopAll()),
+    resetAdapter: vi.fn(async () => {}),
+    exportAdapter: vi.fn(async () => new Uint8Array([1, 2, 3])),
+    runDataset: vi.fn(),
+  };
+  /** Finishes the oldest step in flight. */
+  const finishStep = async () => {
+    await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0));
+    steps += 1;
+    pending.shift()?.resolve(report(steps));
+  };
+  return { worker, finishStep, inFlight: () => pending.length };
+}
+
+function readyStore(worker: unknown) {
+  const store = createPlaygroundStore(worker as WorkerApi);
+  store.setState({
+    model: { state: 'ready', label: 'demo', info: null, progress: {}, message: null },
+    image: { url: 'blob:image', caption: '64 × 64' },
+  });
+  return store;
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('the run loop', () => {
+  it('runs steps until max_steps, then finishes with the rule’s note', async () => {
+    const fake = fakeWorker();
+    const store = readyStore(fake.worker);
+    store.getState().updateConfig({ max_steps: 2, early_stop_agreement: null });
+    const run = store.getState().startRun();
+    await fake.finishStep();
+    await fake.finishStep();
+    await run;
+    const state = store.getState().run;
+    expect(state.history.map((m) => m.step)).toEqual([1, 2]);
+    expect(state.status).toBe('finished');
+    expect(state.note).toBe('Reached max_steps (2).');
+  });
+
+  it('Pause stops the step in flight: no step is added, no error is shown, the run is paused', async () => {
+    const fake = fakeWorker();
+    const store = readyStore(fake.worker);
+    const run = store.getState().startRun();
+    await fake.finishStep();
+    await vi.waitFor(() => expect(fake.inFlight()).toBe(1));
+    await store.getState().pauseRun();
+    await run;
+    expect(fake.worker.stop).toHaveBeenCalledTimes(1);
+    expect(store.getState().run.history).toHaveLength(1);
+    expect(store.getState().run.status).toBe('paused');
+    expect(store.getState().error).toBeNull();
+  });
+
+  it('Start, Pause, Reset, Start: the first run’s loop changes nothing of the second', async () => {
+    const fake = fakeWorker();
+    // A step that finishes although it was asked to stop (its update had begun): the old loop
+    // then returns with a report, after the new run has started.
+    const store = readyStore(fake.worker);
+    store.getState().updateConfig({ max_steps: 5, early_stop_agreement: null });
+    const first = store.getState().startRun();
+    await fake.finishStep();
+    await vi.waitFor(() => expect(fake.inFlight()).toBe(1));
+    // These stops come too late for the step in flight: its update runs to its end.
+    fake.worker.stop.mockImplementation(async () => {});
+    void store.getState().pauseRun();
+    await store.getState().resetAdapter();
+    expect(store.getState().run.history).toHaveLength(0);
+    const second = store.getState().startRun();
+    await tick();
+    expect(store.getState().run.status).toBe('running');
+    await fake.finishStep(); // the old run's step ends now
+    await first;
+    expect(store.getState().run.status).toBe('running');
+    expect(store.getState().run.history).toHaveLength(0);
+    await fake.finishStep();
+    await vi.waitFor(() => expect(store.getState().run.history).toHaveLength(1));
+    expect(store.getState().run.status).toBe('running');
+    await store.getState().pauseRun();
+    await fake.finishStep();
+    await second;
+    expect(store.getState().run.status).toBe('paused');
+    expect(store.getState().run.history).toHaveLength(2);
+  });
+});
+
+describe('one appendStep for every kind of run', () => {
+  it('a dataset run’s steps fill the history and the answer distributions', async () => {
+    const fake = fakeWorker();
+    fake.worker.runDataset.mockImplementation(
+      async (_source: unknown, _config: unknown, _schedule: unknown, onProgress: unknown) => {
+        const progress = onProgress as (p: DatasetProgress) => void;
+        progress({ phase: 'adapting', done: 1, total: 2, step: report(1, ['x', 'y']) });
+        progress({ phase: 'adapting', done: 2, total: 2, step: report(2, ['x', 'x']) });
+        return {
+          split: 's',
+          itemsAdapted: 2,
+          itemsEvaluated: 2,
+          base: null,
+          adapted: null,
+          agreement: null,
+          example: null,
+        };
+      },
+    );
+    const store = readyStore(fake.worker);
+    await store.getState().runDataset(
+      {
+        name: 's',
+        source: { kind: 'url', itemsUrl: '/x' },
+        itemCount: 2,
+        labeled: false,
+        shifted: false,
+        description: '',
+      },
+      { subset: 2, epochs: 1, promptsPerStep: 1 },
+    );
+    const { run, datasetRun } = store.getState();
+    expect(run.history.map((m) => m.step)).toEqual([1, 2]);
+    expect(run.distributions).toEqual([
+      [
+        { answer: 'x', count: 1 },
+        { answer: 'y', count: 1 },
+      ],
+      [{ answer: 'x', count: 2 }],
+    ]);
+    expect(datasetRun.running).toBe(false);
+    expect(datasetRun.report?.itemsAdapted).toBe(2);
+  });
+
+  it('Cancel stops a dataset run: no error, the note says the adapter is the one from before', async () => {
+    const fake = fakeWorker();
+    fake.worker.runDataset.mockImplementation(
+      () =>
+        new Promise((_resolve, reject) => {
+          fake.worker.stop.mockImplementationOnce(async () =>
+            reject(new PlaygroundError('stopped', 'Stopped.')),
+          );
+        }),
+    );
+    const store = readyStore(fake.worker);
+    const run = store.getState().runDataset(
+      {
+        name: 's',
+        source: { kind: 'url', itemsUrl: '/x' },
+        itemCount: 2,
+        labeled: false,
+        shifted: false,
+        description: '',
+      },
+      { subset: 2, epochs: 1, promptsPerStep: 1 },
+    );
+    expect(store.getState().datasetRun.running).toBe(true);
+    await store.getState().cancelDataset();
+    await run;
+    expect(store.getState().datasetRun.running).toBe(false);
+    expect(store.getState().datasetRun.report).toBeNull();
+    expect(store.getState().error).toBeNull();
+    expect(store.getState().run.note).toMatch(/cancelled/);
+  });
+});
+
+describe('a lost GPU', () => {
+  it('is shown as lost, refuses Start and Step, and leaves Export working', async () => {
+    const fake = fakeWorker();
+    fake.worker.step.mockImplementationOnce(async () => {
+      throw Object.assign(
+        new Error(
+          'The GPU was lost (destroyed). Your adapter is safe: export it, then reload the page.',
+        ),
+        {
+          code: 'gpu-lost',
+        },
+      );
+    });
+    const store = readyStore(fake.worker);
+    await store.getState().stepOnce();
+    const state = store.getState();
+    expect(state.gpu).toEqual({ state: 'lost', message: expect.stringMatching(/GPU was lost/) });
+    expect(state.error).toMatch(/export it/);
+    expect(canCompute(state)).toBe(false);
+    await store.getState().startRun();
+    expect(fake.worker.step).toHaveBeenCalledTimes(1);
+    expect(store.getState().run.status).not.toBe('running');
+
+    const click = vi.fn();
+    vi.stubGlobal('document', { createElement: () => ({ click }) });
+    vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:zip');
+    await store.getState().exportAdapter();
+    vi.unstubAllGlobals();
+    expect(store.getState().error).toMatch(/export it/); // nothing new went wrong
+    expect(fake.worker.exportAdapter).toHaveBeenCalledTimes(1);
+    expect(click).toHaveBeenCalledTimes(1);
+  });
+});

@@ -17,6 +17,7 @@ export default defineConfig({
             'tests/gpu/**/*.test.ts',
             'tests/engine/**/*.test.ts',
             'tests/demo-model/**/*.test.ts',
+            'tests/session/**/*.test.ts',
           ],
           environment: 'node',
           setupFiles: ['tests/setup/node-webgpu.ts'],

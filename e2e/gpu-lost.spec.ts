@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { type Diagnostics, expectError, openWithOneStep, playgroundWorker } from './helpers';
 
-test('a lost GPU device is reported, and the adapter from the last good step still exports', async ({
+test('a lost GPU device is reported in the status bar, Start and Step are off, and the adapter from the last good step still exports', async ({
   page,
 }) => {
   test.setTimeout(300_000);
@@ -13,6 +13,11 @@ test('a lost GPU device is reported, and the adapter from the last good step sti
   await page.getByTestId('step-button').click();
   await expectError(page, /The GPU was lost.*export it/);
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-state', 'lost');
+  await expect(page.getByTestId('gpu-lost')).toContainText('The GPU was lost');
+  await expect(page.getByTestId('step-button')).toBeDisabled();
+  await expect(page.getByTestId('start-button')).toBeDisabled();
+  await expect(page.getByTestId('export-adapter')).toBeEnabled();
 
   const download = page.waitForEvent('download');
   await page.getByTestId('export-adapter').click();

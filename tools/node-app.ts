@@ -56,16 +56,19 @@ function fetchFromOrigin(origin: string, network: typeof fetch): typeof fetch {
   }) as typeof fetch;
 }
 
+export type ServedApp = {
+  /** The origin the page would come from: the demo model and datasets are under it. */
+  origin: string;
+  close(): Promise<void>;
+};
+
 /**
- * Starts jax-js on `backend` (WebGPU is started too, for GPU memory counts), serves the demo
- * model and datasets from `<root>/public` (another root: e.g. a candidate model written by
- * tools/demo-model/build.py --out <root>), and loads the demo model as the app does.
+ * Serves the demo model and datasets from `<root>/public` (another root: e.g. a candidate model
+ * written by tools/demo-model/build.py --out <root>) and points fetch and transformers.js at it,
+ * as a page served from that origin sees them.
  */
-export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Promise<NodeApp> {
+export async function serveDemoApp(root = REPO_ROOT): Promise<ServedApp> {
   const publicDir = path.join(root, 'public');
-  const devices = await init('wasm', 'webgpu');
-  if (!devices.includes(backend)) throw new Error(`jax-js backend ${backend} is not available`);
-  defaultDevice(backend);
   const server = await serveBytes({
     ...filesUnder(publicDir, `models/${DEMO_MODEL_ID}`),
     ...filesUnder(publicDir, `datasets/${DEMO_DATASET}`),
@@ -79,25 +82,41 @@ export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Prom
   env.useFS = false;
   env.useFSCache = true;
   env.cacheDir = cacheDir;
+  return { origin: server.url, close: () => server.close() };
+}
+
+/**
+ * onnxruntime-node (transformers.js in Node) has no Wasm provider: its CPU provider is the Node
+ * counterpart of the page's Wasm one.
+ */
+export const NODE_VISION_DEVICE = 'cpu';
+
+/**
+ * Starts jax-js on `backend` (WebGPU is started too, for GPU memory counts), serves the demo
+ * model and datasets (serveDemoApp) and loads the demo model as the app does.
+ */
+export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Promise<NodeApp> {
+  const devices = await init('wasm', 'webgpu');
+  if (!devices.includes(backend)) throw new Error(`jax-js backend ${backend} is not available`);
+  defaultDevice(backend);
+  const served = await serveDemoApp(root);
   const vlm = await loadVisionLanguageModel(
     { kind: 'demo' },
     {
-      origin: server.url,
+      origin: served.origin,
       device: backend,
-      // onnxruntime-node (transformers.js in Node) has no Wasm provider: its CPU provider is the
-      // Node counterpart of the page's Wasm one.
-      visionDevice: 'cpu',
+      visionDevice: NODE_VISION_DEVICE,
       shaderF16: false,
       onProgress: () => {},
     },
   );
   env.useFS = true; // the transformers.js baseline (bench-engine.transformers.ts) reads files
   return {
-    origin: server.url,
-    modelUrl: `${server.url}/models/${DEMO_MODEL_ID}`,
+    origin: served.origin,
+    modelUrl: `${served.origin}/models/${DEMO_MODEL_ID}`,
     vlm,
     webgpu: devices.includes('webgpu'),
-    datasetUrl: (file) => `${server.url}/datasets/${DEMO_DATASET}/${file}`,
-    close: () => server.close(),
+    datasetUrl: (file) => `${served.origin}/datasets/${DEMO_DATASET}/${file}`,
+    close: served.close,
   };
 }

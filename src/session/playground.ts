@@ -464,12 +464,14 @@ export function createPlayground(host: PlaygroundHost) {
     });
   }
 
-  /** Every call of `calls` runs after the one before it has finished, under its own signal. */
+  /** Each call runs after the one made before it has finished. */
   const exclusive =
     <Args extends unknown[], T>(call: (...args: Args) => Promise<T>) =>
     (...args: Args): Promise<T> => {
+      // The signal of the moment the call is made: stop() stops it even if it is still queued.
+      const signal = controller.signal;
       const run = queue.then(() => {
-        inFlight = controller.signal;
+        inFlight = signal;
         return call(...args);
       });
       queue = run.catch(() => {});
@@ -487,7 +489,10 @@ export function createPlayground(host: PlaygroundHost) {
   return {
     ...wrapEach(calls, exclusive),
     ...wrapEach(exemptCalls, exempt),
-    /** Stops the call in flight between two decoded tokens; it fails with 'stopped'. */
+    /**
+     * Stops every call made before it: the one in flight between two decoded tokens, the queued
+     * ones before they sample. Each fails with 'stopped' and leaves the session as it was.
+     */
     async stop(): Promise<void> {
       controller.abort(stoppedError());
       controller = new AbortController();

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import type { StepMetrics } from '../../rl/metrics';
-import type { AnswerShare } from '../../session/ttrvStep';
+import type { AnswerShare } from '../../store';
 import type { ChartSeries } from './MetricChart';
 import { MetricChart } from './MetricChart';
 

@@ -61,9 +61,9 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       if (isRunning(get())) return;
       const { id } = get().run;
       set((s) => ({ run: { ...s.run, status: 'running', note: null } }));
+      let lastStep = null;
       try {
         if (!get().comparison.base) await get().refreshComparison();
-        let lastStep = null;
         while (isCurrent(id) && get().run.status === 'running') {
           const note = stopReason(get().run.history.length, lastStep, get().config);
           if (note) {
@@ -76,9 +76,9 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       } catch (error) {
         get().fail(error);
       }
-      if (!isCurrent(id)) return;
       settle(id);
-      await get().refreshComparison();
+      // The adapted answers change only when a step did.
+      if (lastStep && isCurrent(id)) await get().refreshComparison();
     },
 
     pauseRun: async () => {
@@ -92,15 +92,15 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       if (reason) return set({ error: reason });
       if (isRunning(get())) return;
       const { id } = get().run;
+      let stepped = false;
       try {
         if (!get().comparison.base) await get().refreshComparison();
-        await stepOf(id);
+        stepped = await stepOf(id);
       } catch (error) {
         get().fail(error);
       }
-      if (!isCurrent(id)) return;
       settle(id);
-      await get().refreshComparison();
+      if (stepped && isCurrent(id)) await get().refreshComparison();
     },
 
     resetAdapter: async () => {

@@ -2,13 +2,13 @@
 // live charts, base vs adapted answers, and the adapter taken home and brought back.
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
-import type { SampleImage } from '../src/samples';
+import type { DemoSample } from '../src/demoSamples';
 import { openPlayground, stepCount } from './helpers';
 
-const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as SampleImage[];
+const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as DemoSample[];
 const STEPS = 6;
 
-async function pickSample(page: Page, sample: SampleImage) {
+async function pickSample(page: Page, sample: DemoSample) {
   await page.locator(`.sample[title$="${sample.question}"]`).first().click();
   await expect(page.getByTestId('question-input')).toHaveValue(sample.question);
   await expect(page.getByTestId('image-preview')).toBeVisible();
@@ -34,7 +34,7 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
   await openPlayground(page);
 
   // A shifted sample on which the base model disagrees with itself.
-  let chosen: SampleImage | null = null;
+  let chosen: DemoSample | null = null;
   for (const sample of SAMPLES.filter((s) => s.shifted)) {
     await pickSample(page, sample);
     if ((await baseAgreement(page)) <= 0.8) {
@@ -43,7 +43,7 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
     }
   }
   expect(chosen, 'a shifted sample where the base model disagrees with itself').not.toBeNull();
-  const sample = chosen as SampleImage;
+  const sample = chosen as DemoSample;
 
   await setNumber(page, 'max_steps', String(STEPS));
   await setNumber(page, 'early_stop_agreement', '');

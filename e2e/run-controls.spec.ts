@@ -3,10 +3,10 @@
 // multiple-choice question opens its builder.
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import type { SampleImage } from '../src/samples';
+import type { DemoSample } from '../src/demoSamples';
 import { openPlayground, stepCount } from './helpers';
 
-const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as SampleImage[];
+const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as DemoSample[];
 
 test('Start, Pause, Reset, Start: the new run keeps running until paused', async ({ page }) => {
   test.setTimeout(600_000);

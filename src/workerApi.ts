@@ -1,7 +1,7 @@
 // The playground worker's API as the page sees it through comlink (workers/playground.worker.ts
 // implements it). Page and worker import these types; the page imports nothing else of the
 // worker's side. Errors thrown by any call carry a `code` (src/session/errors.ts).
-import type { AdapterFacts } from './gpu/adapterInfo';
+import type { GpuAdapterFacts } from './gpu/gpuAdapter';
 import type { GradientCheckResult } from './gpu/gradientCheck';
 import type { Playground } from './session/playground';
 
@@ -10,7 +10,7 @@ export type { Comparison, ImageInfo, LoraSettings, ModelInfo } from './session/p
 export type { AnswerShare, AnswerSummary, StepReport } from './session/ttrvStep';
 
 export type GpuReport =
-  | { ok: true; adapter: AdapterFacts; devices: string[]; gradientCheck: GradientCheckResult }
+  | { ok: true; gpuAdapter: GpuAdapterFacts; devices: string[]; gradientCheck: GradientCheckResult }
   | { ok: false; reason: string };
 
 export type PlaygroundApi = Omit<Playground, 'attachGpu' | 'diagnostics'> & {

@@ -15,6 +15,7 @@ import { labeledItems, parseItems, scoreAnswers } from '../src/dataset/items';
 import { adaptOnDataset, greedyAnswers } from '../src/dataset/run';
 import type { DatasetSchedule } from '../src/dataset/schedule';
 import { adaptationBatches, PAPER_DATASET_SCHEDULE } from '../src/dataset/schedule';
+import type { IndexFile } from '../src/dataset/splits';
 import type { Adapter } from '../src/engine/model';
 import { seededRandom } from '../src/engine/sampling';
 import type { TtrvConfig } from '../src/rl/config';
@@ -91,8 +92,6 @@ function readArgs(argv: string[]): Args {
 }
 
 type Split = { name: string; shifted: boolean; items: LabeledItem[]; prompts: PreparedPrompt[] };
-
-type IndexFile = { splits: Record<string, { items: string; shifted: boolean }> };
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { env } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
+import { DEMO_DATASET } from '../src/dataset/splits';
 import { DEMO_MODEL_ID } from '../src/models';
 import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
@@ -18,7 +19,6 @@ import { filesUnder, serveBytes } from './serve-files';
 
 /** This checkout: what the app serves is under <root>/public. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEMO_DATASET = 'shapes';
 
 export type BenchBackend = Extract<Device, 'wasm' | 'webgpu'>;
 
@@ -71,7 +71,7 @@ export async function serveDemoApp(root = REPO_ROOT): Promise<ServedApp> {
   const publicDir = path.join(root, 'public');
   const server = await serveBytes({
     ...filesUnder(publicDir, `models/${DEMO_MODEL_ID}`),
-    ...filesUnder(publicDir, `datasets/${DEMO_DATASET}`),
+    ...filesUnder(publicDir, DEMO_DATASET.slice(1, -1)),
   });
   globalThis.fetch = fetchFromOrigin(server.url, globalThis.fetch.bind(globalThis));
   // transformers.js in Node reads non-URL paths from the file system; a page fetches them, so
@@ -116,7 +116,7 @@ export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Prom
     modelUrl: `${served.origin}/models/${DEMO_MODEL_ID}`,
     vlm,
     webgpu: devices.includes('webgpu'),
-    datasetUrl: (file) => `${served.origin}/datasets/${DEMO_DATASET}/${file}`,
+    datasetUrl: (file) => `${served.origin}${DEMO_DATASET}${file}`,
     close: served.close,
   };
 }

@@ -6,7 +6,7 @@ import { defaultDevice, getWebGPUDevice, init } from '@jax-js/jax';
 import * as Comlink from 'comlink';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { describeAdapter } from '../src/gpu/adapterInfo';
+import { describeGpuAdapter } from '../src/gpu/gpuAdapter';
 import { runGradientCheck } from '../src/gpu/gradientCheck';
 import { ImageInputError, prepareImage } from '../src/image/prepareImage';
 import { PlaygroundError } from '../src/session/errors';
@@ -52,13 +52,13 @@ async function probeGpu(): Promise<GpuReport> {
       return { ok: false, reason: 'jax-js could not start its WebGPU backend' };
     }
     defaultDevice('webgpu');
-    const facts = describeAdapter(adapter);
+    const facts = describeGpuAdapter(adapter);
     const gpuDevice = getWebGPUDevice();
     playground.attachGpu(gpuDevice, facts.shaderF16);
     const diagnostics: Diagnostics = Object.assign(playground.diagnostics, { gpuDevice });
     Object.assign(self, { ttrvDiagnostics: diagnostics });
     const gradientCheck = await runGradientCheck('webgpu');
-    return { ok: true, adapter: facts, devices, gradientCheck };
+    return { ok: true, gpuAdapter: facts, devices, gradientCheck };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }

@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'react';
-import type { SampleImage } from '../samples';
-import { sampleUrl } from '../samples';
+import type { DemoSample } from '../demoSamples';
+import { demoSampleUrl } from '../demoSamples';
 
 type Props = {
   previewUrl: string | null;
   caption: string | null;
-  samples: SampleImage[];
+  samples: DemoSample[];
   busy: boolean;
   onFile: (file: Blob) => void;
-  onSample: (sample: SampleImage) => void;
+  onSample: (sample: DemoSample) => void;
 };
 
 function firstFile(items: DataTransferItemList | null): File | null {
@@ -88,7 +88,7 @@ export function ImageInput({ previewUrl, caption, samples, busy, onFile, onSampl
               disabled={busy}
               onClick={() => onSample(sample)}
             >
-              <img src={sampleUrl(sample)} alt={`${sample.split} sample: ${sample.question}`} />
+              <img src={demoSampleUrl(sample)} alt={`${sample.split} sample: ${sample.question}`} />
             </button>
           ))}
         </div>

@@ -26,7 +26,7 @@ export function StatusBar({ gpu }: { gpu: GpuState }) {
       </footer>
     );
   }
-  const { adapter, gradientCheck } = gpu.report;
+  const { gpuAdapter: adapter, gradientCheck } = gpu.report;
   const gradOk = gradientCheck.maxAbsError < 1e-4;
   return (
     <footer

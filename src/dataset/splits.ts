@@ -15,9 +15,11 @@ export type DatasetSplit = {
 /** What the worker found in a picked folder (src/session/datasetFolder.ts). */
 export type FolderSummary = { name: string; itemCount: number; labeled: boolean; types: string[] };
 
-const DEMO_DATASET = '/datasets/shapes/';
+/** Where the app serves the demo's splits (public/datasets/shapes/), and its index. */
+export const DEMO_DATASET = '/datasets/shapes/';
 
-type IndexFile = {
+/** index.json, as tools/demo-model writes it. */
+export type IndexFile = {
   splits: Record<string, { items: string; n_items: number; shifted: boolean; description: string }>;
 };
 

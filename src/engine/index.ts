@@ -18,8 +18,8 @@ export { chooseToken, sample, seededRandom } from './sampling';
 export type {
   Completion,
   GrpoOptions,
+  GrpoStepMetrics,
   PromptGroup,
-  StepMetrics,
   StepResult,
   TrainState,
 } from './train';

@@ -43,7 +43,7 @@ export type GrpoOptions = LossOptions & {
 
 export type TrainState = { adapter: Adapter; moments: AdamMoments; step: number };
 
-export type StepMetrics = {
+export type GrpoStepMetrics = {
   loss: number;
   pgLoss: number;
   kl: number;
@@ -55,7 +55,7 @@ export type StepMetrics = {
 
 export type StepResult = {
   state: TrainState;
-  metrics: StepMetrics;
+  metrics: GrpoStepMetrics;
   /** Why the update was not applied (non-finite loss or gradient), or null. */
   skipped: string | null;
 };
@@ -203,7 +203,7 @@ function addTrees(a: LoraParams | null, b: LoraParams): LoraParams {
 /** Loss-weighted sums of the metrics plus the summed LoRA gradients of every microbatch. */
 export type Gradients = {
   grads: LoraParams | null;
-  sums: Omit<StepMetrics, 'gradNorm' | 'learningRate'>;
+  sums: Omit<GrpoStepMetrics, 'gradNorm' | 'learningRate'>;
 };
 
 /** The GRPO loss and its gradient with respect to LoRA over every completion of every group. */
@@ -266,7 +266,7 @@ export async function grpoStep(
   const adapter = state.adapter;
   const { grads, sums } = await grpoGradients(model, adapter, groups, opts);
   const gradNorm = grads ? ((await globalNorm(tree.ref(grads)).data())[0] as number) : 0;
-  const metrics: StepMetrics = { ...sums, gradNorm, learningRate: opts.learningRate };
+  const metrics: GrpoStepMetrics = { ...sums, gradNorm, learningRate: opts.learningRate };
   if (!grads || !Number.isFinite(sums.loss) || !Number.isFinite(gradNorm)) {
     tree.dispose(grads);
     const what = Number.isFinite(sums.loss) ? 'gradient' : 'loss';

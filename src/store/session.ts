@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { fetchDemoSplits } from '../dataset/splits';
-import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/adapterInfo';
-import { fetchSamples, sampleUrl } from '../samples';
+import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
+import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
 import { messageOf } from '../session/errors';
 import type { LoadProgress } from '../session/visionLanguageModel';
 import { idleRun } from './run';
@@ -16,7 +16,7 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
   question: 'How many shapes are there?',
 
   start: async () => {
-    fetchSamples().then(
+    fetchDemoSamples().then(
       (samples) => set({ samples }),
       () => {},
     );
@@ -84,7 +84,7 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
   },
 
   pickSample: async (sample) => {
-    const response = await fetch(sampleUrl(sample)).catch(() => null);
+    const response = await fetch(demoSampleUrl(sample)).catch(() => null);
     if (!response?.ok) {
       set({ error: `Could not load the sample ${sample.image}.` });
       return;

@@ -4,10 +4,10 @@ import type { Remote } from 'comlink';
 import type { StateCreator } from 'zustand';
 import type { DatasetSchedule, SingleExampleSchedule } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
+import type { DemoSample } from '../demoSamples';
 import type { ModelChoice } from '../models';
 import type { ConfigIssue, TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
-import type { SampleImage } from '../samples';
 import type {
   AnswerShare,
   AnswerSummary,
@@ -64,13 +64,13 @@ export type SessionSlice = {
   gpu: GpuState;
   model: ModelState;
   image: { url: string; caption: string } | null;
-  samples: SampleImage[];
+  samples: DemoSample[];
   question: string;
   start: () => Promise<void>;
   loadModel: (choice: ModelChoice) => Promise<void>;
   setImageFile: (file: Blob) => Promise<void>;
   /** A demo sample: its image and its question. */
-  pickSample: (sample: SampleImage) => Promise<void>;
+  pickSample: (sample: DemoSample) => Promise<void>;
   setQuestion: (question: string) => void;
 };
 

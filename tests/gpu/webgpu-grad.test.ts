@@ -1,6 +1,6 @@
 import { init } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeAdapter } from '../../src/gpu/adapterInfo';
+import { describeGpuAdapter } from '../../src/gpu/gpuAdapter';
 import { GRADIENT_CHECK_POINTS, runGradientCheck } from '../../src/gpu/gradientCheck';
 
 describe('jax-js on Node WebGPU (SwiftShader)', () => {
@@ -13,7 +13,7 @@ describe('jax-js on Node WebGPU (SwiftShader)', () => {
   it('offers a real adapter, not a mock', async () => {
     const adapter = await navigator.gpu.requestAdapter();
     expect(adapter).not.toBeNull();
-    const facts = describeAdapter(adapter as GPUAdapter);
+    const facts = describeGpuAdapter(adapter as GPUAdapter);
     expect(facts.architecture).toBe('swiftshader');
     expect(facts.maxStorageBufferBindingSize).toBeGreaterThan(0);
   });

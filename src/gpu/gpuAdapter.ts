@@ -1,6 +1,6 @@
 // Facts about the WebGPU adapter that decide which kernels the engine may use
 // (no shader-f16 on SwiftShader, buffer size limits for the KV cache and the LM head).
-export type AdapterFacts = {
+export type GpuAdapterFacts = {
   vendor: string;
   architecture: string;
   description: string;
@@ -10,7 +10,7 @@ export type AdapterFacts = {
   maxBufferSize: number;
 };
 
-export function describeAdapter(adapter: GPUAdapter): AdapterFacts {
+export function describeGpuAdapter(adapter: GPUAdapter): GpuAdapterFacts {
   const info = adapter.info;
   return {
     vendor: info.vendor,

@@ -1,6 +1,6 @@
 // The demo's sample images (public/samples/, written by tools/demo-model): clean and shifted
 // scenes, each with a question, so a first visit can try test-time RL without an image of its own.
-export type SampleImage = {
+export type DemoSample = {
   image: string;
   split: string;
   question: string;
@@ -9,12 +9,12 @@ export type SampleImage = {
 
 export const SAMPLES_MANIFEST = '/samples/samples.json';
 
-export function sampleUrl(sample: SampleImage): string {
+export function demoSampleUrl(sample: DemoSample): string {
   return `/samples/${sample.image}`;
 }
 
-export async function fetchSamples(): Promise<SampleImage[]> {
+export async function fetchDemoSamples(): Promise<DemoSample[]> {
   const response = await fetch(SAMPLES_MANIFEST);
   if (!response.ok) return []; // a custom build without the demo's samples
-  return (await response.json()) as SampleImage[];
+  return (await response.json()) as DemoSample[];
 }

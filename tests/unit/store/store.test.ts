@@ -123,6 +123,16 @@ describe('the run loop', () => {
   });
 });
 
+const SPLIT = {
+  name: 's',
+  source: { kind: 'url' as const, itemsUrl: '/x' },
+  itemCount: 2,
+  labeled: false,
+  shifted: false,
+  description: '',
+};
+const SCHEDULE = { subset: 2, epochs: 1, promptsPerStep: 1 };
+
 describe('one appendStep for every kind of run', () => {
   it('a dataset run’s steps fill the history and the answer distributions', async () => {
     const fake = fakeWorker();
@@ -143,17 +153,7 @@ describe('one appendStep for every kind of run', () => {
       },
     );
     const store = readyStore(fake.worker);
-    await store.getState().runDataset(
-      {
-        name: 's',
-        source: { kind: 'url', itemsUrl: '/x' },
-        itemCount: 2,
-        labeled: false,
-        shifted: false,
-        description: '',
-      },
-      { subset: 2, epochs: 1, promptsPerStep: 1 },
-    );
+    await store.getState().runDataset(SPLIT, SCHEDULE);
     const { run, datasetRun } = store.getState();
     expect(run.history.map((m) => m.step)).toEqual([1, 2]);
     expect(run.distributions).toEqual([
@@ -178,17 +178,7 @@ describe('one appendStep for every kind of run', () => {
         }),
     );
     const store = readyStore(fake.worker);
-    const run = store.getState().runDataset(
-      {
-        name: 's',
-        source: { kind: 'url', itemsUrl: '/x' },
-        itemCount: 2,
-        labeled: false,
-        shifted: false,
-        description: '',
-      },
-      { subset: 2, epochs: 1, promptsPerStep: 1 },
-    );
+    const run = store.getState().runDataset(SPLIT, SCHEDULE);
     expect(store.getState().datasetRun.running).toBe(true);
     await store.getState().cancelDataset();
     await run;

@@ -86,13 +86,16 @@ export function labeledItems(items: readonly DatasetItem[]): LabeledItem[] | nul
   return items.every((item) => item.answer !== null) ? (items as LabeledItem[]) : null;
 }
 
+/** An item's label as the answer it is compared with: extracted the way completions are. */
+export function labelAnswer(item: LabeledItem): string {
+  return extractAnswer(item.answer, item.question);
+}
+
 export type Accuracy = { accuracy: number; per_type: Record<string, number> };
 
 /** Share of answers equal to the label, extracted the same way, overall and per question type. */
 export function scoreAnswers(items: readonly LabeledItem[], answers: readonly string[]): Accuracy {
-  const hits = items.map((item, i) =>
-    answers[i] === extractAnswer(item.answer, item.question) ? 1 : 0,
-  );
+  const hits = items.map((item, i) => (answers[i] === labelAnswer(item) ? 1 : 0));
   const types = [...new Set(items.map((item) => item.type))].sort();
   const per_type = Object.fromEntries(
     types.map((type) => [type, mean(hits.filter((_, i) => items[i]?.type === type))]),

@@ -1,36 +1,32 @@
-// Dataset mode (spec §3) on the demo model, for every shipped split, through the app's own code
-// (tools/node-app.ts): adapt a fresh adapter on the split's unlabeled random subset,
-// then greedy accuracy on the whole split before and after, the clean split's accuracy with each
-// adapter (forgetting), majority-of-16 at temperature 1 as a label-free reference, and the
-// agreement of num_votes samples per item before and after. Labels only score, never reward.
+// Dataset mode (spec §3) on the demo model, for every shipped split, through the app's own run
+// (src/dataset/run.ts, the code the playground's dataset panel calls): TTRV's protocol by default
+// (20 unlabeled items of the split, 2 epochs, 32 votes / 16 trained, greedy accuracy over the whole
+// split), reported as the spec asks: greedy accuracy before and after, avg@16, the base model's
+// maj@32, format failures, flips, per question type; and the clean split's accuracy with each
+// shifted split's adapter (forgetting). Labels only score, never reward. Every seed runs the
+// whole protocol; `splits` is the first seed's, `seeds.mean` the mean over all of them.
 //
 // `npm run bench:quality -- [--json] [--backend wasm|webgpu] [--splits clean,sketch,…]
-//   [--subset 20] [--epochs 2] [--prompts-per-step 8] [--set <TtrvConfig field>=<value> …]
-//   [--root DIR]`  (serve DIR/public, e.g. a candidate model from build.py --out DIR)
+//   [--seeds 0,1,2] [--subset 20] [--epochs 2] [--prompts-per-step 8] [--votes 32]
+//   [--trained 16] [--held-out] [--set <setting>=<value> …] [--root DIR]`
+//   (--root serves DIR/public, e.g. a candidate model from build.py --out DIR)
 // Progress goes to stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
-import { RawImage } from '@huggingface/transformers';
-import type { Accuracy, LabeledItem } from '../src/dataset/items';
-import { labeledItems, parseItems, scoreAnswers } from '../src/dataset/items';
-import { adaptOnDataset, greedyAnswers } from '../src/dataset/run';
-import type { DatasetSchedule } from '../src/dataset/schedule';
-import { adaptationBatches, PAPER_DATASET_SCHEDULE } from '../src/dataset/schedule';
+import { labeledItems, scoreAnswers } from '../src/dataset/items';
+import type { DatasetReport, OpenedDataset } from '../src/dataset/run';
+import { greedyAnswers, openDataset, runDataset } from '../src/dataset/run';
+import type { DatasetProtocol } from '../src/dataset/schedule';
+import { TTRV_PROTOCOL } from '../src/dataset/schedule';
 import type { IndexFile } from '../src/dataset/splits';
-import type { Adapter } from '../src/engine/model';
-import { seededRandom } from '../src/engine/sampling';
 import type { TtrvConfig } from '../src/rl/config';
 import { DEFAULT_TTRV_CONFIG, validateTtrvConfig } from '../src/rl/config';
-import { countVotes, majorityAnswer } from '../src/rl/rewards';
 import { mean } from '../src/rl/stats';
 import { loraConfigOf } from '../src/session/playground';
-import { disposeTrainState, freshTrainState, stepSeed, vote } from '../src/session/ttrvStep';
-import type { PreparedPrompt, VisionLanguageModel } from '../src/session/visionLanguageModel';
+import { disposeTrainState } from '../src/session/ttrvStep';
+import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
-import type { BenchBackend, NodeApp } from './node-app';
+import type { BenchBackend } from './node-app';
 import { BENCH_OPTIONS, openNodeApp } from './node-app';
-
-/** base_majority16_accuracy: the majority of this many samples at the config's temperature. */
-const MAJORITY_SAMPLES = 16;
 
 /** The issue's targets, checked without labels ever reaching the reward. */
 const TARGETS = { bestGain: 0.1, meanGain: 0.05, cleanDrop: 0.02, typeDrop: 0.05 };
@@ -40,11 +36,12 @@ type Args = {
   backend: BenchBackend;
   root: string;
   splits: string[] | null;
-  schedule: DatasetSchedule;
+  seeds: number[];
+  protocol: DatasetProtocol;
   overrides: Partial<TtrvConfig>;
 };
 
-/** `--set name=value`: a TtrvConfig field, parsed as the default's type. */
+/** `--set name=value`: a setting, parsed as the default's type. */
 function configOverrides(assignments: readonly string[]): Partial<TtrvConfig> {
   const overrides: Record<string, unknown> = {};
   for (const assignment of assignments) {
@@ -63,17 +60,23 @@ function configOverrides(assignments: readonly string[]): Partial<TtrvConfig> {
 }
 
 function readArgs(argv: string[]): Args {
+  const schedule = TTRV_PROTOCOL.schedule as {
+    subset: number;
+    epochs: number;
+    promptsPerStep: number;
+  };
   const { values } = parseArgs({
     args: argv,
     options: {
       ...BENCH_OPTIONS,
       splits: { type: 'string' },
-      subset: { type: 'string', default: String(PAPER_DATASET_SCHEDULE.subset) },
-      epochs: { type: 'string', default: String(PAPER_DATASET_SCHEDULE.epochs) },
-      'prompts-per-step': {
-        type: 'string',
-        default: String(PAPER_DATASET_SCHEDULE.promptsPerStep),
-      },
+      seeds: { type: 'string', default: '0' },
+      subset: { type: 'string', default: String(schedule.subset) },
+      epochs: { type: 'string', default: String(schedule.epochs) },
+      'prompts-per-step': { type: 'string', default: String(schedule.promptsPerStep) },
+      votes: { type: 'string', default: String(TTRV_PROTOCOL.num_votes) },
+      trained: { type: 'string', default: String(TTRV_PROTOCOL.num_generations) },
+      'held-out': { type: 'boolean', default: false },
       set: { type: 'string', multiple: true, default: [] },
     },
   });
@@ -82,115 +85,68 @@ function readArgs(argv: string[]): Args {
     backend: values.backend as BenchBackend,
     root: values.root,
     splits: values.splits?.split(',') ?? null,
-    schedule: {
-      subset: Number(values.subset),
-      epochs: Number(values.epochs),
-      promptsPerStep: Number(values['prompts-per-step']),
+    seeds: values.seeds.split(',').map(Number),
+    protocol: {
+      schedule: {
+        subset: Number(values.subset),
+        epochs: Number(values.epochs),
+        promptsPerStep: Number(values['prompts-per-step']),
+      },
+      num_votes: Number(values.votes),
+      num_generations: Number(values.trained),
+      evaluate: values['held-out'] ? 'held out' : 'whole split',
+      sampled: true,
     },
     overrides: configOverrides(values.set),
   };
 }
 
-type Split = { name: string; shifted: boolean; items: LabeledItem[]; prompts: PreparedPrompt[] };
+const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
 
-async function fetchText(url: string): Promise<string> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.text();
-}
-
-/** A split's items and their prompts (image features computed once, as the app does). */
-async function loadSplit(app: NodeApp, name: string, file: string, shifted: boolean) {
-  const url = app.datasetUrl(file);
-  const items = labeledItems(parseItems(await fetchText(url), url));
-  if (!items) throw new Error(`${url}: every item needs an answer to score the split`);
-  const prompts: PreparedPrompt[] = [];
-  for (const item of items) {
-    prompts.push(await preparePrompt(app.vlm, await RawImage.fromURL(item.image), item.question));
-  }
-  return { name, shifted, items, prompts } satisfies Split;
-}
-
-/** The extracted answers of `rows` samples per prompt, at the config's temperature. */
-async function sampledAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompts: readonly PreparedPrompt[],
-  config: TtrvConfig,
-  rows: number,
-): Promise<string[][]> {
-  const answers: string[][] = [];
-  const sampling = { ...config, num_votes: rows };
-  for (const [i, prompt] of prompts.entries()) {
-    const seed = stepSeed(config.seed, -1, i);
-    answers.push((await vote(vlm, adapter, prompt, sampling, seed)).answers);
-  }
-  return answers;
-}
-
-/** Mean over items of the share of votes for the most common answer. */
-function agreement(votes: readonly string[][]): number {
-  return mean(votes.map((v) => Math.max(...countVotes(v).values()) / v.length));
-}
-
-const round = (x: number) => Number(x.toFixed(4));
-
-type SplitResult = {
-  items_adapted: number;
-  items_evaluated: number;
-  base_accuracy: number;
-  adapted_accuracy: number;
-  base_majority16_accuracy: number;
-  clean_accuracy_after: number;
-  agreement_before: number;
-  agreement_after: number;
-  per_type: Record<string, { base: number; adapted: number }>;
-};
-
-function splitResult(
-  itemsAdapted: number,
-  itemsEvaluated: number,
-  base: Accuracy,
-  adapted: Accuracy,
-  majority: Accuracy,
-  cleanAfter: Accuracy,
-  agreementBefore: number,
-  agreementAfter: number,
-): SplitResult {
+/** One split's line of the JSON contract, from the app's report. */
+function splitResult(report: DatasetReport, cleanAfter: number | null) {
+  const scores = report.scores;
+  if (!scores) throw new Error(`${report.split}: every item needs an answer to score the split`);
   return {
-    items_adapted: itemsAdapted,
-    items_evaluated: itemsEvaluated,
-    base_accuracy: round(base.accuracy),
-    adapted_accuracy: round(adapted.accuracy),
-    base_majority16_accuracy: round(majority.accuracy),
-    clean_accuracy_after: round(cleanAfter.accuracy),
-    agreement_before: round(agreementBefore),
-    agreement_after: round(agreementAfter),
+    items_adapted: report.itemsAdapted,
+    items_evaluated: report.itemsEvaluated,
+    base_accuracy: round(scores.base.accuracy) as number,
+    adapted_accuracy: round(scores.adapted.accuracy) as number,
+    clean_accuracy_after: round(cleanAfter),
+    base_avg16: round(scores.base.avg16),
+    adapted_avg16: round(scores.adapted.avg16),
+    base_maj32: round(scores.base.maj32),
+    format_failures_base: round(scores.base.format_failures),
+    format_failures_adapted: round(scores.adapted.format_failures),
+    flips: scores.flips,
+    agreement_first_step: round(report.agreement?.first ?? null),
+    agreement_last_step: round(report.agreement?.last ?? null),
     per_type: Object.fromEntries(
-      Object.entries(base.per_type).map(([type, accuracy]) => [
+      Object.entries(scores.per_type).map(([type, group]) => [
         type,
-        { base: round(accuracy), adapted: round(adapted.per_type[type] ?? 0) },
+        { base: round(group.base.accuracy), adapted: round(group.adapted.accuracy) },
       ]),
     ),
   };
 }
 
+type SplitResult = ReturnType<typeof splitResult>;
+
 /** The issue's targets over the shifted splits (type drops over every split). */
-function checkTargets(results: Record<string, SplitResult>, shifted: string[], clean: SplitResult) {
+function checkTargets(results: Record<string, SplitResult>, shifted: string[], clean: string) {
   const gains = shifted.map(
     (s) => (results[s]?.adapted_accuracy ?? 0) - (results[s]?.base_accuracy ?? 0),
   );
-  const cleanDrops = shifted.map(
-    (s) => clean.base_accuracy - (results[s]?.clean_accuracy_after ?? 0),
-  );
+  const cleanBase = results[clean]?.base_accuracy ?? 0;
+  const cleanDrops = shifted.map((s) => cleanBase - (results[s]?.clean_accuracy_after ?? 0));
   const typeDrops = Object.values(results).flatMap((r) =>
-    Object.values(r.per_type).map((t) => t.base - t.adapted),
+    Object.values(r.per_type).map((t) => (t.base ?? 0) - (t.adapted ?? 0)),
   );
   const summary = {
-    best_shifted_gain: round(Math.max(...gains)),
-    mean_shifted_gain: round(mean(gains)),
-    max_clean_drop: round(Math.max(...cleanDrops)),
-    max_type_drop: round(Math.max(...typeDrops)),
+    best_shifted_gain: round(Math.max(...gains)) as number,
+    mean_shifted_gain: round(mean(gains)) as number,
+    max_clean_drop: round(Math.max(...cleanDrops)) as number,
+    max_type_drop: round(Math.max(...typeDrops)) as number,
   };
   const met =
     summary.best_shifted_gain >= TARGETS.bestGain &&
@@ -200,124 +156,131 @@ function checkTargets(results: Record<string, SplitResult>, shifted: string[], c
   return { ...summary, met };
 }
 
+/** The mean over seeds of every number of a split's result (flips too), same shape. */
+function meanResult(runs: SplitResult[]): SplitResult {
+  const average = (values: unknown[]): unknown => {
+    const first = values[0];
+    if (typeof first === 'number') return round(mean(values as number[]));
+    if (first && typeof first === 'object') {
+      return Object.fromEntries(
+        Object.keys(first).map((key) => [
+          key,
+          average(values.map((v) => (v as Record<string, unknown>)[key])),
+        ]),
+      );
+    }
+    return first;
+  };
+  return average(runs) as SplitResult;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const args = readArgs(argv);
-  const config: TtrvConfig = { ...DEFAULT_TTRV_CONFIG, ...args.overrides };
-  const issues = validateTtrvConfig(config);
-  if (issues.length > 0) throw new Error(issues.map((i) => i.message).join('; '));
   const progress = (message: string) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${message}`);
 
   const app = await openNodeApp(args.backend, args.root);
   const { vlm } = app;
-  const index = JSON.parse(await fetchText(app.datasetUrl('index.json'))) as IndexFile;
+  const response = await fetch(app.datasetUrl('index.json'));
+  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
+  const index = (await response.json()) as IndexFile;
   const names = Object.keys(index.splits).filter((s) => !args.splits || args.splits.includes(s));
   const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
   if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
-  // Clean first: every shifted split's adapter is re-evaluated on it.
-  names.sort((a, b) => Number(a !== cleanName) - Number(b !== cleanName));
-  const clean = await loadSplit(app, cleanName, index.splits[cleanName]?.items ?? '', false);
-  const cleanBase = scoreAnswers(
-    clean.items,
-    await greedyAnswers(vlm, null, clean.prompts, config.max_completion_length),
-  );
-
-  const results: Record<string, SplitResult> = {};
-  for (const name of names) {
-    const entry = index.splits[name] ?? { items: '', shifted: true };
-    const split =
-      name === cleanName ? clean : await loadSplit(app, name, entry.items, entry.shifted);
-    const greedy = (adapter: Adapter | null, on: Split) =>
-      greedyAnswers(vlm, adapter, on.prompts, config.max_completion_length);
-    const base =
-      name === cleanName ? cleanBase : scoreAnswers(split.items, await greedy(null, split));
-    const rows = Math.max(MAJORITY_SAMPLES, config.num_votes);
-    const votesBefore = await sampledAnswers(vlm, null, split.prompts, config, rows);
-    const majority = scoreAnswers(
-      split.items,
-      votesBefore.map((v) => majorityAnswer(v.slice(0, MAJORITY_SAMPLES))),
-    );
-    progress(
-      `${name}: base ${base.accuracy.toFixed(3)}, majority-16 ${majority.accuracy.toFixed(3)}`,
-    );
-
-    const batches = adaptationBatches(split.items.length, args.schedule, seededRandom(config.seed));
-    const { state: trained } = await adaptOnDataset(
-      vlm,
-      freshTrainState(vlm, loraConfigOf(config), config.seed),
-      split.prompts,
-      batches,
-      config,
-      ({ metrics: m, skipped }) =>
-        progress(
-          `${name} step ${m.step}/${batches.length}: agreement ${m.agreement.toFixed(3)}, ` +
-            `reward_std ${m.reward_std.toFixed(3)}, loss ${m.loss.toFixed(4)}, ` +
-            `grad_norm ${m.grad_norm.toFixed(3)}${skipped ? ` (skipped: ${skipped})` : ''}`,
-        ),
-    );
-    const adapted = scoreAnswers(split.items, await greedy(trained.adapter, split));
-    const votesAfter = await sampledAnswers(
-      vlm,
-      trained.adapter,
-      split.prompts,
-      config,
-      config.num_votes,
-    );
-    const cleanAfter =
-      name === cleanName
-        ? adapted
-        : scoreAnswers(clean.items, await greedy(trained.adapter, clean));
-    disposeTrainState(trained);
-    if (split !== clean) for (const prompt of split.prompts) prompt.embeds.dispose();
-
-    results[name] = splitResult(
-      new Set(batches.flat()).size,
-      split.items.length,
-      base,
-      adapted,
-      majority,
-      cleanAfter,
-      agreement(votesBefore.map((v) => v.slice(0, config.num_votes))),
-      agreement(votesAfter),
-    );
-    progress(
-      `${name}: adapted ${adapted.accuracy.toFixed(3)}, clean after ${cleanAfter.accuracy.toFixed(3)}`,
-    );
+  const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
+  const open = (name: string): Promise<OpenedDataset> =>
+    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
+  // The clean split's prompts, to score every shifted split's adapter on it (forgetting).
+  const clean = await open(cleanName);
+  const cleanItems = labeledItems(clean.items);
+  if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
+  const cleanPrompts: PreparedPrompt[] = [];
+  for (const [i, item] of clean.items.entries()) {
+    cleanPrompts.push(await preparePrompt(vlm, await clean.image(i), item.question));
   }
-  for (const prompt of clean.prompts) prompt.embeds.dispose();
+
+  const perSeed: Record<string, SplitResult>[] = [];
+  for (const seed of args.seeds) {
+    const config: TtrvConfig = { ...DEFAULT_TTRV_CONFIG, ...args.overrides, seed };
+    const issues = validateTtrvConfig(config);
+    if (issues.length > 0) throw new Error(issues.map((i) => i.message).join('; '));
+    const results: Record<string, SplitResult> = {};
+    for (const name of names) {
+      const dataset = await open(name);
+      const { report, trained } = await runDataset(
+        vlm,
+        dataset,
+        config,
+        loraConfigOf(config),
+        args.protocol,
+        ({ phase, done, total, step }) => {
+          if (step) {
+            const m = step.metrics;
+            progress(
+              `seed ${seed} ${name} step ${done}/${total}: agreement ${m.agreement.toFixed(3)}, ` +
+                `loss ${m.loss.toFixed(4)}${step.skipped ? ` (skipped: ${step.skipped})` : ''}`,
+            );
+          } else if (done === total) progress(`seed ${seed} ${name}: ${phase} done`);
+        },
+      );
+      const cleanAfter =
+        name === cleanName
+          ? (report.scores?.adapted.accuracy ?? null)
+          : scoreAnswers(
+              cleanItems,
+              await greedyAnswers(vlm, trained.adapter, cleanPrompts, config.max_completion_length),
+            ).accuracy;
+      disposeTrainState(trained);
+      results[name] = splitResult(report, cleanAfter);
+      progress(
+        `seed ${seed} ${name}: base ${results[name].base_accuracy}, adapted ${results[name].adapted_accuracy}, maj@32 ${results[name].base_maj32}`,
+      );
+    }
+    perSeed.push(results);
+  }
+  for (const prompt of cleanPrompts) prompt.embeds.dispose();
   await app.close();
 
   const shifted = names.filter((s) => index.splits[s]?.shifted);
-  const cleanResult = results[cleanName];
+  const first = perSeed[0] ?? {};
+  const meanSplits = Object.fromEntries(
+    names.map((name) => [name, meanResult(perSeed.map((r) => r[name] as SplitResult))]),
+  );
+  const targetsOf = (results: Record<string, SplitResult>) =>
+    names.includes(cleanName) && shifted.length > 0
+      ? checkTargets(results, shifted, cleanName)
+      : null;
   const result = {
     model: vlm.id,
     backend: args.backend,
     settings: {
-      subset: args.schedule.subset,
-      epochs: args.schedule.epochs,
-      prompts_per_step: args.schedule.promptsPerStep,
-      num_votes: config.num_votes,
-      num_generations: config.num_generations,
-      learning_rate: config.learning_rate,
+      ...args.protocol.schedule,
+      num_votes: args.protocol.num_votes,
+      num_generations: args.protocol.num_generations,
+      evaluate: args.protocol.evaluate,
+      learning_rate: DEFAULT_TTRV_CONFIG.learning_rate,
       ...args.overrides,
     },
-    splits: results,
-    targets: cleanResult && shifted.length > 0 ? checkTargets(results, shifted, cleanResult) : null,
+    splits: first,
+    seeds: { seeds: args.seeds, mean: meanSplits },
+    targets: { first_seed: targetsOf(first), mean: targetsOf(meanSplits) },
     seconds: Math.round((performance.now() - started) / 1000),
   };
-  if (!args.json) printTable(result.splits);
+  if (!args.json) printTable(first);
   console.log(JSON.stringify(result));
 }
 
 function printTable(splits: Record<string, SplitResult>): void {
-  const percent = (x: number) => `${(100 * x).toFixed(1)}`.padStart(6);
-  console.log('split     base  adapted  maj16  clean-after  agree-before  agree-after');
+  const percent = (x: number | null) =>
+    x === null ? '     –' : `${(100 * x).toFixed(1)}`.padStart(6);
+  console.log('split     base adapted  avg16→  avg16  maj32 clean-after  fmt→   fmt  flips');
   for (const [name, r] of Object.entries(splits)) {
     console.log(
-      `${name.padEnd(8)}${percent(r.base_accuracy)}${percent(r.adapted_accuracy)}   ` +
-        `${percent(r.base_majority16_accuracy)}${percent(r.clean_accuracy_after)}       ` +
-        `${percent(r.agreement_before)}        ${percent(r.agreement_after)}`,
+      `${name.padEnd(8)}${percent(r.base_accuracy)}${percent(r.adapted_accuracy)}` +
+        `${percent(r.base_avg16)}${percent(r.adapted_avg16)}${percent(r.base_maj32)}` +
+        `${percent(r.clean_accuracy_after)}     ${percent(r.format_failures_base)}` +
+        `${percent(r.format_failures_adapted)}  +${r.flips.to_correct}/-${r.flips.to_wrong}`,
     );
   }
 }

@@ -1,18 +1,21 @@
 import { useState } from 'react';
 import {
+  type DatasetProtocol,
   type DatasetSchedule,
-  PAPER_DATASET_SCHEDULE,
+  type Evaluation,
   SINGLE_EXAMPLE_SCHEDULE,
   type SingleExampleSchedule,
+  TTRV_PROTOCOL,
 } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DatasetRun } from '../store';
+import { DatasetResults } from './DatasetResults';
 
 type Props = {
   splits: DatasetSplit[];
   run: DatasetRun;
   ready: boolean;
-  onRun: (split: DatasetSplit, schedule: DatasetSchedule | SingleExampleSchedule) => void;
+  onRun: (split: DatasetSplit, protocol: DatasetProtocol) => void;
   onCancel: () => void;
   /** Checks a picked folder and adds it as a split; resolves to its name, or null if refused. */
   onOpenFolder: (files: File[]) => Promise<string | null>;
@@ -20,10 +23,8 @@ type Props = {
 
 type Mode = 'subset' | 'single example';
 
-type Row = [label: string, base: number | undefined, adapted: number | undefined];
-
-function percent(x: number | undefined): string {
-  return x === undefined ? '–' : `${(x * 100).toFixed(1)} %`;
+function percent(x: number): string {
+  return `${(x * 100).toFixed(1)} %`;
 }
 
 /**
@@ -34,19 +35,18 @@ function percent(x: number | undefined): string {
 export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder }: Props) {
   const [name, setName] = useState('');
   const [mode, setMode] = useState<Mode>('subset');
-  const [schedule, setSchedule] = useState<DatasetSchedule>({ ...PAPER_DATASET_SCHEDULE });
+  const [schedule, setSchedule] = useState<DatasetSchedule>({
+    ...(TTRV_PROTOCOL.schedule as DatasetSchedule),
+  });
   const [single, setSingle] = useState<SingleExampleSchedule>({ ...SINGLE_EXAMPLE_SCHEDULE });
+  const [votes, setVotes] = useState({
+    num_votes: TTRV_PROTOCOL.num_votes,
+    num_generations: TTRV_PROTOCOL.num_generations,
+  });
+  const [evaluate, setEvaluate] = useState<Evaluation>(TTRV_PROTOCOL.evaluate);
+  const [sampled, setSampled] = useState(TTRV_PROTOCOL.sampled);
   const split = splits.find((s) => s.name === name) ?? splits.find((s) => s.shifted) ?? splits[0];
   const report = run.report;
-  const base = report?.base;
-  const adapted = report?.adapted;
-  const rows: Row[] =
-    base && adapted
-      ? [
-          ['all questions', base.accuracy, adapted.accuracy],
-          ...Object.keys(base.per_type).map((t): Row => [t, base.per_type[t], adapted.per_type[t]]),
-        ]
-      : [];
   const numberInput = (
     label: string,
     value: number,
@@ -69,13 +69,22 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
     numberInput(label, schedule[key], (value) => setSchedule({ ...schedule, [key]: value }));
   const singleField = (key: 'steps' | 'promptsPerStep', label: string) =>
     numberInput(label, single[key], (value) => setSingle({ ...single, [key]: value }));
+  const voteField = (key: keyof typeof votes, label: string) =>
+    numberInput(label, votes[key], (value) => setVotes({ ...votes, [key]: value }));
+  const protocol = (): DatasetProtocol => ({
+    schedule: mode === 'subset' ? schedule : single,
+    ...votes,
+    evaluate,
+    sampled,
+  });
   return (
     <section className="panel dataset-panel" data-testid="dataset-panel">
       <h2>Dataset mode</h2>
       <p className="hint">
-        Adapt on a random unlabeled subset of a split (the paper: 20 images, 2 epochs, 8 prompts per
-        step), or on a single example repeated as the whole batch of every step, then compare greedy
-        accuracy on the whole split. Labels are used only to score. Your own folder works too: an{' '}
+        Adapt on a random unlabeled subset of a split (TTRV's protocol: 20 images of the split, 2
+        epochs, 32 votes of which 16 are trained), or on a single example repeated as the whole
+        batch of every step, then compare greedy accuracy on the whole split (TTRV) or on the items
+        not adapted on. Labels are used only to score. Your own folder works too: an{' '}
         <code>items.jsonl</code> (one JSON object a line: <code>image</code>, <code>question</code>,
         optionally <code>answer</code> and <code>type</code>) and its images.
       </p>
@@ -145,11 +154,35 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
             {singleField('promptsPerStep', 'copies per step')}
           </>
         )}
+        {voteField('num_votes', 'votes per prompt')}
+        {voteField('num_generations', 'of them trained')}
+        <label>
+          score
+          <select
+            value={evaluate}
+            disabled={run.running}
+            data-testid="dataset-evaluate"
+            onChange={(event) => setEvaluate(event.currentTarget.value as Evaluation)}
+          >
+            <option value="whole split">the whole split (TTRV)</option>
+            <option value="held out">only the items not adapted on</option>
+          </select>
+        </label>
+        <label title="32 sampled answers an item with the base model, 16 with the adapter: many times slower than greedy alone">
+          <input
+            type="checkbox"
+            checked={sampled}
+            disabled={run.running}
+            data-testid="dataset-sampled"
+            onChange={(event) => setSampled(event.currentTarget.checked)}
+          />
+          also avg@16 and maj@32
+        </label>
         <button
           type="button"
           data-testid="dataset-run"
           disabled={!ready || run.running || !split}
-          onClick={() => split && onRun(split, mode === 'subset' ? schedule : single)}
+          onClick={() => split && onRun(split, protocol())}
         >
           {run.running ? 'Running…' : 'Run'}
         </button>
@@ -174,41 +207,12 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
           {run.progress.phase}: {run.progress.done} / {run.progress.total}
         </p>
       )}
-      {report && rows.length === 0 && (
+      {report && !report.scores && (
         <p className="run-note" data-testid="dataset-no-labels">
           No labels: accuracy is not scored.
         </p>
       )}
-      {rows.length > 0 && (
-        <table className="dataset-results" data-testid="dataset-results">
-          <thead>
-            <tr>
-              <th />
-              <th>base</th>
-              <th>adapted</th>
-              <th>change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(([label, before, after]) => (
-              <tr key={label}>
-                <th>{label}</th>
-                <td>{percent(before)}</td>
-                <td
-                  data-testid={label === 'all questions' ? 'dataset-adapted-accuracy' : undefined}
-                >
-                  {percent(after)}
-                </td>
-                <td>
-                  {before === undefined || after === undefined
-                    ? '–'
-                    : `${after >= before ? '+' : ''}${((after - before) * 100).toFixed(1)}`}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {report?.scores && <DatasetResults scores={report.scores} />}
       {report?.example && (
         <p className="dataset-example" data-testid="dataset-example">
           <img src={report.example.image} alt="" />
@@ -220,8 +224,14 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
                 (label <strong>{report.example.label}</strong>)
               </>
             )}
-            : base answer <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
-            <strong>{report.example.adapted || '(none)'}</strong>.
+            {report.example.base === null ? (
+              ': not scored (held out runs score only the items not adapted on).'
+            ) : (
+              <>
+                : base answer <strong>{report.example.base || '(none)'}</strong>, adapted{' '}
+                <strong>{report.example.adapted || '(none)'}</strong>.
+              </>
+            )}
           </span>
         </p>
       )}
@@ -236,8 +246,12 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
           {report.example
             ? `Adapted on example ${report.example.number} alone`
             : `${report.itemsAdapted} items adapted on`}
-          , {report.itemsEvaluated} evaluated. The adapter is now the session's: compare or export
-          it above.
+          , {report.itemsEvaluated} evaluated (
+          {report.protocol.evaluate === 'whole split'
+            ? "the whole split: TTRV's protocol"
+            : 'held out: only the items not adapted on'}
+          ; {report.protocol.num_votes} votes, {report.protocol.num_generations} trained). The
+          adapter is now the session's: compare or export it above.
         </p>
       )}
     </section>

@@ -17,14 +17,18 @@ import {
   disposeTrainState,
   freshTrainState,
   stepReport,
+  stepSeed,
   ttrvStep,
+  vote,
 } from '../session/ttrvStep';
 import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
 import { decodeCompletion, preparePrompt } from '../session/visionLanguageModel';
 import { readDatasetFolder } from './folder';
-import type { Accuracy, DatasetItem } from './items';
-import { labeledItems, parseItems, scoreAnswers } from './items';
-import type { DatasetSchedule, SingleExampleSchedule } from './schedule';
+import type { DatasetItem, LabeledItem } from './items';
+import { labeledItems, parseItems } from './items';
+import type { DatasetScores, SideAnswers } from './report';
+import { AVG_SAMPLES, MAJORITY_SAMPLES, scoreDataset } from './report';
+import type { DatasetProtocol, Evaluation } from './schedule';
 import { adaptationBatches, singleExampleBatches } from './schedule';
 import type { DatasetSource } from './splits';
 
@@ -43,17 +47,24 @@ export type ExampleReport = {
   question: string;
   /** null: the dataset has no labels. */
   label: string | null;
-  base: string;
-  adapted: string;
+  /** Its greedy answers; null when a held-out run did not score it. */
+  base: string | null;
+  adapted: string | null;
 };
 
 export type DatasetReport = {
   split: string;
+  protocol: {
+    /** 'whole split': every item scored (TTRV); 'held out': only those not adapted on. */
+    evaluate: Evaluation;
+    num_votes: number;
+    num_generations: number;
+    sampled: boolean;
+  };
   itemsAdapted: number;
   itemsEvaluated: number;
-  /** Greedy accuracy before and after; null when the dataset has no labels. */
-  base: Accuracy | null;
-  adapted: Accuracy | null;
+  /** Before and after, overall and per question type; null when the dataset has no labels. */
+  scores: DatasetScores | null;
   /** Mean agreement of the sampled answers at the first and the last adaptation step. */
   agreement: { first: number; last: number } | null;
   example: ExampleReport | null;
@@ -137,6 +148,24 @@ export async function greedyAnswers(
   return answers;
 }
 
+/** `rows` extracted answers to each prompt, sampled at the config's temperature. */
+export async function sampledAnswers(
+  vlm: VisionLanguageModel,
+  adapter: Adapter | null,
+  prompts: readonly PreparedPrompt[],
+  config: TtrvConfig,
+  rows: number,
+  signal?: AbortSignal,
+): Promise<string[][]> {
+  const answers: string[][] = [];
+  const sampling = { ...config, num_votes: rows };
+  for (const [i, prompt] of prompts.entries()) {
+    const seed = stepSeed(config.seed, -1, i);
+    answers.push((await vote(vlm, adapter, prompt, sampling, seed, signal)).answers);
+  }
+  return answers;
+}
+
 /**
  * One TTRV step per batch of prompt indices (see ./schedule.ts), from `state` (consumed). Returns
  * the adapted state and its CPU copy; an adapter whose weights overflowed is refused, and on any
@@ -176,24 +205,42 @@ export type DatasetRunResult = {
 };
 
 /**
- * The whole run: greedy answers on every item with the base model, a fresh adapter adapted on a
- * random unlabeled subset (or, in single-example mode, on one item repeated as every step's
- * batch), greedy answers with it; accuracy per question type when the items have labels.
+ * The whole run: answers to the scored items with the base model, a fresh adapter adapted over
+ * the protocol's batches (a random subset, or one item repeated as every step's batch), answers
+ * with it; scores before and after when the items have labels.
  */
 export async function runDataset(
   vlm: VisionLanguageModel,
   dataset: OpenedDataset,
-  config: TtrvConfig,
+  settings: TtrvConfig,
   lora: LoraConfig,
-  schedule: DatasetSchedule | SingleExampleSchedule,
+  protocol: DatasetProtocol,
   onProgress: (progress: DatasetProgress) => void,
   signal?: AbortSignal,
 ): Promise<DatasetRunResult> {
   const { items } = dataset;
+  const { schedule } = protocol;
+  const config = {
+    ...settings,
+    num_votes: protocol.num_votes,
+    num_generations: protocol.num_generations,
+  };
   const batches =
     'example' in schedule
       ? singleExampleBatches(items.length, schedule)
       : adaptationBatches(items.length, schedule, seededRandom(config.seed));
+  const adaptedOn = new Set(batches.flat());
+  const scored = items
+    .map((_, i) => i)
+    .filter((i) => protocol.evaluate === 'whole split' || !adaptedOn.has(i));
+  if (scored.length === 0) {
+    throw new PlaygroundError(
+      'bad-settings',
+      'Held out leaves no item to score: adapt on fewer items than the split has.',
+    );
+  }
+  const labeled = labeledItems(items);
+  const sampling = protocol.sampled && labeled !== null;
   const greedyLength = config.max_completion_length;
   const prompts: PreparedPrompt[] = [];
   try {
@@ -202,8 +249,15 @@ export async function runDataset(
       prompts.push(await preparePrompt(vlm, await dataset.image(i), item.question));
       onProgress({ phase: 'preparing', done: i + 1, total: items.length });
     }
-    const baseAnswers = await greedyAnswers(vlm, null, prompts, greedyLength, signal);
-    onProgress({ phase: 'evaluating base', done: items.length, total: items.length });
+    const scoredPrompts = scored.map((i) => prompts[i] as PreparedPrompt);
+    const answersOf = async (adapter: Adapter | null, rows: number): Promise<SideAnswers> => ({
+      greedy: await greedyAnswers(vlm, adapter, scoredPrompts, greedyLength, signal),
+      samples: sampling
+        ? await sampledAnswers(vlm, adapter, scoredPrompts, config, rows, signal)
+        : null,
+    });
+    const base = await answersOf(null, MAJORITY_SAMPLES);
+    onProgress({ phase: 'evaluating base', done: scored.length, total: scored.length });
     const agreements: number[] = [];
     const { state: trained, tensors } = await adaptOnDataset(
       vlm,
@@ -217,26 +271,31 @@ export async function runDataset(
       },
       signal,
     );
-    const adaptedAnswers = await greedyAnswers(
-      vlm,
-      trained.adapter,
-      prompts,
-      greedyLength,
-      signal,
-    ).catch((error: unknown) => {
+    const adapted = await answersOf(trained.adapter, AVG_SAMPLES).catch((error: unknown) => {
       disposeTrainState(trained); // e.g. non-finite logits: this adapter is not kept
       throw error;
     });
-    onProgress({ phase: 'evaluating adapted', done: items.length, total: items.length });
+    onProgress({ phase: 'evaluating adapted', done: scored.length, total: scored.length });
     const example = 'example' in schedule ? schedule.example : null;
+    const exampleAt = example === null ? -1 : scored.indexOf(example);
     const exampleItem = example === null ? undefined : items[example];
-    const labeled = labeledItems(items);
     const report: DatasetReport = {
       split: dataset.name,
-      itemsAdapted: new Set(batches.flat()).size,
-      itemsEvaluated: items.length,
-      base: labeled ? scoreAnswers(labeled, baseAnswers) : null,
-      adapted: labeled ? scoreAnswers(labeled, adaptedAnswers) : null,
+      protocol: {
+        evaluate: protocol.evaluate,
+        num_votes: protocol.num_votes,
+        num_generations: protocol.num_generations,
+        sampled: sampling,
+      },
+      itemsAdapted: adaptedOn.size,
+      itemsEvaluated: scored.length,
+      scores: labeled
+        ? scoreDataset(
+            scored.map((i) => labeled[i] as LabeledItem),
+            base,
+            adapted,
+          )
+        : null,
       agreement:
         agreements.length > 0
           ? { first: agreements[0] as number, last: agreements.at(-1) as number }
@@ -249,8 +308,9 @@ export async function runDataset(
               image: dataset.imageUrl(example),
               question: exampleItem.question,
               label: exampleItem.answer,
-              base: baseAnswers[example] ?? '',
-              adapted: adaptedAnswers[example] ?? '',
+              // A held-out run does not score the example it adapted on.
+              base: base.greedy[exampleAt] ?? null,
+              adapted: adapted.greedy[exampleAt] ?? null,
             },
     };
     return { report, trained, tensors };

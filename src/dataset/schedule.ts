@@ -16,6 +16,24 @@ export const PAPER_DATASET_SCHEDULE: Readonly<DatasetSchedule> = {
   promptsPerStep: 8,
 };
 
+/** Which items a run scores: all of the split (TTRV: its train set is part of its test set), or
+ * only those it did not adapt on. */
+export type Evaluation = 'whole split' | 'held out';
+
+/** A dataset run: how it adapts, how many votes, and what it scores. */
+export type DatasetProtocol = {
+  schedule: DatasetSchedule | SingleExampleSchedule;
+  /** Votes per prompt, and how many of them are trained on (TTRV: 32 and the first 16). */
+  num_votes: number;
+  num_generations: number;
+  evaluate: Evaluation;
+  /**
+   * Also sample every scored item (32 answers with the base model, 16 with the adapter) for
+   * avg@16 and maj@32: many times the work of the greedy answers.
+   */
+  sampled: boolean;
+};
+
 /** Fisher–Yates with the caller's uniform [0, 1) source, so the schedule is seedable. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -70,6 +88,18 @@ export const SINGLE_EXAMPLE_SCHEDULE: Readonly<SingleExampleSchedule> = {
   example: 0,
   steps: 5,
   promptsPerStep: 8,
+};
+
+/**
+ * TTRV's protocol (its examples/ttrv/run.sh; spec §3): 20 unlabeled items of the evaluated split,
+ * 2 epochs, 32 votes of which the first 16 are trained, greedy accuracy over the whole split.
+ */
+export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
+  schedule: PAPER_DATASET_SCHEDULE,
+  num_votes: 32,
+  num_generations: 16,
+  evaluate: 'whole split',
+  sampled: true,
 };
 
 /** The item indices of each step: the example, promptsPerStep times, for every step. */

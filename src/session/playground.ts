@@ -14,7 +14,7 @@ import { type Device, init, tree } from '@jax-js/jax';
 import { labeledItems } from '../dataset/items';
 import type { DatasetReport, OpenedDataset } from '../dataset/run';
 import { openDataset, runDataset } from '../dataset/run';
-import type { DatasetSchedule, SingleExampleSchedule } from '../dataset/schedule';
+import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSource, FolderSummary } from '../dataset/splits';
 import type { LoraConfig } from '../engine/lora';
 import { exportLoraTensors, importLoraTensors } from '../engine/lora';
@@ -375,7 +375,7 @@ export function createPlayground(host: PlaygroundHost) {
     async runDataset(
       source: DatasetSource,
       config: TtrvConfig,
-      schedule: DatasetSchedule | SingleExampleSchedule,
+      protocol: DatasetProtocol,
       onProgress: Parameters<typeof runDataset>[5],
     ): Promise<DatasetReport> {
       checkSettings(config);
@@ -384,7 +384,7 @@ export function createPlayground(host: PlaygroundHost) {
       const dataset = await openFolder(source);
       const lora = loraConfigOf(config);
       const { report, trained, tensors } = await guarded(
-        () => runDataset(model, dataset, config, lora, schedule, onProgress, signal),
+        () => runDataset(model, dataset, config, lora, protocol, onProgress, signal),
         ({ trained }) => disposeTrainState(trained),
       );
       dropAdapter();

@@ -22,7 +22,7 @@ export const createDatasetSlice: Slice<DatasetSlice> = (set, get, _store, worker
     }
   },
 
-  runDataset: async (split, schedule) => {
+  runDataset: async (split, protocol) => {
     const s = get();
     if (!canCompute(s) || isRunning(s) || s.datasetRun.running) return;
     if (s.configIssues.length > 0) {
@@ -37,7 +37,7 @@ export const createDatasetSlice: Slice<DatasetSlice> = (set, get, _store, worker
       if (progress.step && get().run.id === id) get().appendStep(progress.step);
     });
     try {
-      const report = await worker.runDataset(split.source, get().config, schedule, onProgress);
+      const report = await worker.runDataset(split.source, get().config, protocol, onProgress);
       set((now) => ({ datasetRun: { ...now.datasetRun, report } }));
     } catch (error) {
       if (get().datasetRun.cancelling && get().run.id === id) {

@@ -13,6 +13,7 @@ export type {
   AnswerShare,
   AnswerSummary,
   Comparison,
+  DatasetReport,
   DatasetRun,
   GpuState,
   ModelState,

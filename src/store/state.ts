@@ -2,7 +2,7 @@
 // zustand store (./index.ts); components read it and call its actions.
 import type { Remote } from 'comlink';
 import type { StateCreator } from 'zustand';
-import type { DatasetSchedule, SingleExampleSchedule } from '../dataset/schedule';
+import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
 import type { ModelChoice } from '../models';
@@ -19,7 +19,7 @@ import type {
   StepReport,
 } from '../workerApi';
 
-export type { AnswerShare, AnswerSummary } from '../workerApi';
+export type { AnswerShare, AnswerSummary, DatasetReport } from '../workerApi';
 
 export type GpuState =
   | { state: 'checking' }
@@ -101,10 +101,7 @@ export type DatasetSlice = {
   datasetRun: DatasetRun;
   /** Checks a picked dataset folder and adds it to the splits; its name, or null if refused. */
   openDatasetFolder: (files: File[]) => Promise<string | null>;
-  runDataset: (
-    split: DatasetSplit,
-    schedule: DatasetSchedule | SingleExampleSchedule,
-  ) => Promise<void>;
+  runDataset: (split: DatasetSplit, protocol: DatasetProtocol) => Promise<void>;
   cancelDataset: () => Promise<void>;
 };
 

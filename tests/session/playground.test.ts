@@ -183,10 +183,16 @@ describe('the playground core', () => {
       labeled: false,
       types: ['color', 'count', 'shape'],
     });
-    const schedule = { subset: 3, epochs: 1, promptsPerStep: 3 };
+    const protocol = {
+      schedule: { subset: 3, epochs: 1, promptsPerStep: 3 },
+      num_votes: 4,
+      num_generations: 4,
+      evaluate: 'whole split' as const,
+      sampled: true,
+    };
     const source = { kind: 'folder' as const, files };
     const phases: string[] = [];
-    const stopped = playground.runDataset(source, CONFIG, schedule, (progress) => {
+    const stopped = playground.runDataset(source, CONFIG, protocol, (progress) => {
       phases.push(progress.phase);
       if (progress.phase === 'evaluating base') void playground.stop();
     });
@@ -194,9 +200,10 @@ describe('the playground core', () => {
     expect(phases).not.toContain('adapting');
     expect(await adapterWeights()).toEqual(before);
 
-    const report = await playground.runDataset(source, CONFIG, schedule, () => {});
+    const report = await playground.runDataset(source, CONFIG, protocol, () => {});
     expect(report.itemsAdapted).toBe(3);
-    expect(report.base).toBeNull(); // no labels: agreement only
+    expect(report.scores).toBeNull(); // no labels: agreement only
+    expect(report.protocol.sampled).toBe(false); // nothing to score samples against
     expect(report.agreement?.last).toBeGreaterThan(0);
     expect(await adapterWeights()).not.toEqual(before);
   });

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { StepMetrics } from '../../../src/rl/metrics';
 import { PlaygroundError } from '../../../src/session/errors';
 import { canCompute, createPlaygroundStore, type WorkerApi } from '../../../src/store';
-import type { DatasetProgress, StepReport } from '../../../src/workerApi';
+import type { DatasetProgress, DatasetReport, StepReport } from '../../../src/workerApi';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   const counts = new Map<string, number>();
@@ -131,7 +131,13 @@ const SPLIT = {
   shifted: false,
   description: '',
 };
-const SCHEDULE = { subset: 2, epochs: 1, promptsPerStep: 1 };
+const PROTOCOL = {
+  schedule: { subset: 2, epochs: 1, promptsPerStep: 1 },
+  num_votes: 4,
+  num_generations: 2,
+  evaluate: 'whole split' as const,
+  sampled: false,
+};
 
 describe('one appendStep for every kind of run', () => {
   it('a dataset run’s steps fill the history and the answer distributions', async () => {
@@ -141,19 +147,20 @@ describe('one appendStep for every kind of run', () => {
         const progress = onProgress as (p: DatasetProgress) => void;
         progress({ phase: 'adapting', done: 1, total: 2, step: report(1, ['x', 'y']) });
         progress({ phase: 'adapting', done: 2, total: 2, step: report(2, ['x', 'x']) });
-        return {
+        const done: DatasetReport = {
           split: 's',
+          protocol: { evaluate: 'whole split', num_votes: 4, num_generations: 2, sampled: false },
           itemsAdapted: 2,
           itemsEvaluated: 2,
-          base: null,
-          adapted: null,
+          scores: null,
           agreement: null,
           example: null,
         };
+        return done;
       },
     );
     const store = readyStore(fake.worker);
-    await store.getState().runDataset(SPLIT, SCHEDULE);
+    await store.getState().runDataset(SPLIT, PROTOCOL);
     const { run, datasetRun } = store.getState();
     expect(run.history.map((m) => m.step)).toEqual([1, 2]);
     expect(run.distributions).toEqual([
@@ -178,7 +185,7 @@ describe('one appendStep for every kind of run', () => {
         }),
     );
     const store = readyStore(fake.worker);
-    const run = store.getState().runDataset(SPLIT, SCHEDULE);
+    const run = store.getState().runDataset(SPLIT, PROTOCOL);
     expect(store.getState().datasetRun.running).toBe(true);
     await store.getState().cancelDataset();
     await run;

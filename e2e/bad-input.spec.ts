@@ -2,6 +2,7 @@
 // working, and the adapter and run survive.
 import { expect, test } from '@playwright/test';
 import { zipSync } from 'fflate';
+import { targetModulesPattern } from '../src/engine/layout';
 import {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -67,7 +68,7 @@ test('bad images, questions and adapters get clear messages and lose nothing', a
       r: 8,
       lora_alpha: 16,
       lora_dropout: 0,
-      target_modules: ['q_proj'],
+      target_modules: targetModulesPattern('model.text_model.', ['q_proj']),
     }),
     tensors: [
       {

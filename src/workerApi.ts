@@ -6,8 +6,9 @@ import type { GradientCheckResult } from './gpu/gradientCheck';
 import type { Playground } from './session/playground';
 
 export type { DatasetProgress, DatasetReport, ExampleReport } from './dataset/run';
-export type { Comparison, ImageInfo, LoraSettings, ModelInfo } from './session/playground';
+export type { Comparison, ImageInfo, ModelInfo } from './session/playground';
 export type { AnswerShare, AnswerSummary, StepReport } from './session/ttrvStep';
+export type { LoraSettings } from './settings';
 
 export type GpuReport =
   | { ok: true; gpuAdapter: GpuAdapterFacts; devices: string[]; gradientCheck: GradientCheckResult }

@@ -24,6 +24,7 @@ import { Float16Array } from '@petamoriken/float16';
 import { create, globals } from 'webgpu';
 import { embedPrompt } from '../src/engine/inputs';
 import { initLora } from '../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../src/engine/loraSettings';
 import type { GpuMemoryCounter } from '../src/engine/memory';
 import { trackGpuMemory } from '../src/engine/memory';
 import { sample } from '../src/engine/sampling';
@@ -32,7 +33,6 @@ import { loadTextModel } from '../src/engine/weights';
 import { DEMO_MODEL, loadTransformersDemo } from './bench-engine.transformers';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 type Args = { json: boolean; backend: Device; rows: number; newTokens: number; repeats: number };
 
@@ -144,8 +144,9 @@ export async function main(argv: string[]): Promise<void> {
     `transformers.js: prefill ${middle(their.prefill).toFixed(1)} ms, decode ${theirTokensPerS.toFixed(0)} tokens/s`,
   );
 
-  const loraConfig = { r: 8, loraAlpha: 16, targetModules: ALL };
-  let state = initTrainState({ config: loraConfig, params: initLora(model.config, loraConfig, 0) });
+  // r 8, lora_alpha 16, all seven modules.
+  const lora = DEFAULT_LORA_SETTINGS;
+  let state = initTrainState({ config: lora, params: initLora(model.config, lora, 0) });
   const vote = () =>
     sample(model, state.adapter, promptEmbeds, {
       numRows: rows,

@@ -18,13 +18,13 @@ import { greedyAnswers, openDataset, runDataset } from '../src/dataset/run';
 import type { DatasetProtocol } from '../src/dataset/schedule';
 import { TTRV_PROTOCOL } from '../src/dataset/schedule';
 import type { IndexFile } from '../src/dataset/splits';
-import type { TtrvConfig } from '../src/rl/config';
-import { DEFAULT_TTRV_CONFIG, validateTtrvConfig } from '../src/rl/config';
+import { loraSettingsOf } from '../src/engine/loraSettings';
 import { mean } from '../src/rl/stats';
-import { loraConfigOf } from '../src/session/playground';
 import { disposeTrainState } from '../src/session/ttrvStep';
 import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
+import type { PlaygroundSettings } from '../src/settings';
+import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import type { BenchBackend } from './node-app';
 import { BENCH_OPTIONS, openNodeApp } from './node-app';
 
@@ -38,16 +38,16 @@ type Args = {
   splits: string[] | null;
   seeds: number[];
   protocol: DatasetProtocol;
-  overrides: Partial<TtrvConfig>;
+  overrides: Partial<PlaygroundSettings>;
 };
 
 /** `--set name=value`: a setting, parsed as the default's type. */
-function configOverrides(assignments: readonly string[]): Partial<TtrvConfig> {
+function configOverrides(assignments: readonly string[]): Partial<PlaygroundSettings> {
   const overrides: Record<string, unknown> = {};
   for (const assignment of assignments) {
     const [field = '', raw = ''] = assignment.split('=');
-    if (!(field in DEFAULT_TTRV_CONFIG)) throw new Error(`--set: unknown setting "${field}"`);
-    const current = DEFAULT_TTRV_CONFIG[field as keyof TtrvConfig];
+    if (!(field in DEFAULT_SETTINGS)) throw new Error(`--set: unknown setting "${field}"`);
+    const current = DEFAULT_SETTINGS[field as keyof PlaygroundSettings];
     overrides[field] = Array.isArray(current)
       ? raw.split(',')
       : raw === 'null'
@@ -56,7 +56,7 @@ function configOverrides(assignments: readonly string[]): Partial<TtrvConfig> {
           ? raw
           : Number(raw);
   }
-  return overrides as Partial<TtrvConfig>;
+  return overrides as Partial<PlaygroundSettings>;
 }
 
 function readArgs(argv: string[]): Args {
@@ -202,8 +202,8 @@ export async function main(argv: string[]): Promise<void> {
 
   const perSeed: Record<string, SplitResult>[] = [];
   for (const seed of args.seeds) {
-    const config: TtrvConfig = { ...DEFAULT_TTRV_CONFIG, ...args.overrides, seed };
-    const issues = validateTtrvConfig(config);
+    const config: PlaygroundSettings = { ...DEFAULT_SETTINGS, ...args.overrides, seed };
+    const issues = validateSettings(config);
     if (issues.length > 0) throw new Error(issues.map((i) => i.message).join('; '));
     const results: Record<string, SplitResult> = {};
     for (const name of names) {
@@ -212,7 +212,7 @@ export async function main(argv: string[]): Promise<void> {
         vlm,
         dataset,
         config,
-        loraConfigOf(config),
+        loraSettingsOf(config),
         args.protocol,
         ({ phase, done, total, step }) => {
           if (step) {
@@ -259,7 +259,7 @@ export async function main(argv: string[]): Promise<void> {
       num_votes: args.protocol.num_votes,
       num_generations: args.protocol.num_generations,
       evaluate: args.protocol.evaluate,
-      learning_rate: DEFAULT_TTRV_CONFIG.learning_rate,
+      learning_rate: DEFAULT_SETTINGS.learning_rate,
       ...args.overrides,
     },
     splits: first,

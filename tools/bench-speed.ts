@@ -23,20 +23,20 @@ import { RawImage } from '@huggingface/transformers';
 import { blockUntilReady, defaultDevice, tree } from '@jax-js/jax';
 import type { DatasetItem } from '../src/dataset/items';
 import { parseItems } from '../src/dataset/items';
+import { loraSettingsOf } from '../src/engine/loraSettings';
 import { trackGpuMemory } from '../src/engine/memory';
 import { disposeModel } from '../src/engine/model';
 import { sample } from '../src/engine/sampling';
 import type { GrpoOptions, PromptGroup, TrainState } from '../src/engine/train';
 import { grpoGradients, grpoStep } from '../src/engine/train';
-import { loadTextModelFromUrl } from '../src/engine/weights';
 import { computeAdvantages } from '../src/rl/advantages';
-import type { TtrvConfig } from '../src/rl/config';
-import { DEFAULT_TTRV_CONFIG } from '../src/rl/config';
 import { computeRewards } from '../src/rl/rewards';
-import { loraConfigOf } from '../src/session/playground';
+import { loadTextModelFromUrl } from '../src/session/textModelFromUrl';
 import { freshTrainState, stepSeed, ttrvStep, vote } from '../src/session/ttrvStep';
 import type { PreparedPrompt } from '../src/session/visionLanguageModel';
 import { preparePrompt } from '../src/session/visionLanguageModel';
+import type { PlaygroundSettings } from '../src/settings';
+import { DEFAULT_SETTINGS } from '../src/settings';
 import { median, middle } from './bench-engine';
 import { loadTransformersDemo } from './bench-engine.transformers';
 import type { BenchBackend, NodeApp } from './node-app';
@@ -64,7 +64,7 @@ function readArgs(argv: string[]): Args {
 }
 
 /** The step's GRPO options as ttrvStep passes them (constant rate: no warm-up by default). */
-function grpoOptions(config: TtrvConfig): GrpoOptions {
+function grpoOptions(config: PlaygroundSettings): GrpoOptions {
   return {
     lossType: config.loss_type,
     learningRate: config.learning_rate,
@@ -82,11 +82,11 @@ function grpoOptions(config: TtrvConfig): GrpoOptions {
 async function stepPhases(
   app: NodeApp,
   prompt: PreparedPrompt,
-  config: TtrvConfig,
+  config: PlaygroundSettings,
   repeats: number,
 ) {
   const { vlm } = app;
-  let state: TrainState = freshTrainState(vlm, loraConfigOf(config), config.seed);
+  let state: TrainState = freshTrainState(vlm, loraSettingsOf(config), config.seed);
   const seed = stepSeed(config.seed, 0, 0);
   const votes = await vote(vlm, state.adapter, prompt, config, seed);
   const voteMs = await median(repeats, () => vote(vlm, state.adapter, prompt, config, seed));
@@ -131,7 +131,12 @@ async function stepPhases(
 }
 
 /** Peak bytes of jax-js' WebGPU buffers while a WebGPU copy of the text model runs one step. */
-async function peakGpuBytes(app: NodeApp, image: RawImage, item: DatasetItem, config: TtrvConfig) {
+async function peakGpuBytes(
+  app: NodeApp,
+  image: RawImage,
+  item: DatasetItem,
+  config: PlaygroundSettings,
+) {
   // The engine creates small arrays (LoRA init, optimiser scalars) on the default device.
   const previous = defaultDevice();
   defaultDevice('webgpu');
@@ -142,7 +147,7 @@ async function peakGpuBytes(app: NodeApp, image: RawImage, item: DatasetItem, co
     const prompt = await preparePrompt(vlm, image, item.question);
     const { state } = await ttrvStep(
       vlm,
-      freshTrainState(vlm, loraConfigOf(config), config.seed),
+      freshTrainState(vlm, loraSettingsOf(config), config.seed),
       [prompt],
       config,
       0,
@@ -163,7 +168,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = (message: string) => {
     if (!args.json) console.log(message);
   };
-  const config = DEFAULT_TTRV_CONFIG;
+  const config = DEFAULT_SETTINGS;
   const app = await openNodeApp(args.backend, args.root);
   const { vlm } = app;
   const itemsUrl = app.datasetUrl('clean/items.jsonl');

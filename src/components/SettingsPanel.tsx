@@ -1,17 +1,17 @@
 import type { ReactNode } from 'react';
-import type { ConfigIssue, TtrvConfig } from '../rl/config';
-import { LORA_TARGET_MODULES } from '../rl/config';
+import type { ConfigIssue, PlaygroundSettings } from '../settings';
+import { LORA_TARGET_MODULES } from '../settings';
 
 type Props = {
-  config: TtrvConfig;
+  config: PlaygroundSettings;
   issues: ConfigIssue[];
   disabled: boolean;
-  onChange: (patch: Partial<TtrvConfig>) => void;
+  onChange: (patch: Partial<PlaygroundSettings>) => void;
 };
 
 type NumberField = {
-  [K in keyof TtrvConfig]: TtrvConfig[K] extends number | null ? K : never;
-}[keyof TtrvConfig];
+  [K in keyof PlaygroundSettings]: PlaygroundSettings[K] extends number | null ? K : never;
+}[keyof PlaygroundSettings];
 
 function Field({
   name,
@@ -19,7 +19,7 @@ function Field({
   children,
   hint,
 }: {
-  name: keyof TtrvConfig;
+  name: keyof PlaygroundSettings;
   issues: ConfigIssue[];
   children: ReactNode;
   hint?: ReactNode;
@@ -42,7 +42,7 @@ function Field({
   );
 }
 
-/** Every run setting under its TRL / PEFT name, with the checks of validateTtrvConfig inline. */
+/** Every run setting under its TRL / PEFT name, with the checks of validateSettings inline. */
 export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
   const number = (name: NumberField, step: number, nullable = false, hint?: ReactNode) => (
     <Field name={name} issues={issues} hint={hint}>
@@ -62,7 +62,7 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
   );
   const choice = <K extends 'reward' | 'baseline' | 'scale_rewards' | 'loss_type'>(
     name: K,
-    options: readonly TtrvConfig[K][],
+    options: readonly PlaygroundSettings[K][],
     hint?: ReactNode,
   ) => (
     <Field name={name} issues={issues} hint={hint}>
@@ -70,7 +70,9 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
         value={config[name]}
         disabled={disabled}
         data-testid={`setting-${name}`}
-        onChange={(event) => onChange({ [name]: event.currentTarget.value } as Partial<TtrvConfig>)}
+        onChange={(event) =>
+          onChange({ [name]: event.currentTarget.value } as Partial<PlaygroundSettings>)
+        }
       >
         {options.map((option) => (
           <option key={option} value={option}>

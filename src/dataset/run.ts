@@ -3,7 +3,7 @@
 // prompt, score the base model, adapt a fresh adapter, score it. Labels only score (./items.ts),
 // never reward.
 import { RawImage } from '@huggingface/transformers';
-import type { LoraConfig } from '../engine/lora';
+import type { LoraSettings } from '../engine/loraSettings';
 import type { Adapter } from '../engine/model';
 import { sample, seededRandom } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
@@ -194,7 +194,7 @@ export async function adaptOnDataset(
     throw error;
   }
   // Disposes the state itself when it refuses it.
-  return { state: current, tensors: await checkedAdapterTensors(current, config) };
+  return { state: current, tensors: await checkedAdapterTensors(vlm.text, current, config) };
 }
 
 export type DatasetRunResult = {
@@ -213,7 +213,7 @@ export async function runDataset(
   vlm: VisionLanguageModel,
   dataset: OpenedDataset,
   settings: TtrvConfig,
-  lora: LoraConfig,
+  lora: LoraSettings,
   protocol: DatasetProtocol,
   onProgress: (progress: DatasetProgress) => void,
   signal?: AbortSignal,

@@ -13,6 +13,7 @@
 // length or a decode position changes.
 import { lax, nn, numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
+import type { Projection } from './layout';
 
 export type LayerWeights = {
   inputNorm: np.Array;
@@ -36,9 +37,6 @@ export type DecoderWeights = {
   norm: np.Array;
   lmHead?: np.Array;
 };
-
-export const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
-export type Projection = (typeof PROJECTIONS)[number];
 
 /** One LoRA pair in PEFT's layout: a = lora_A [r, in], b = lora_B [out, r]. */
 export type LoraPair = { a: np.Array; b: np.Array };

@@ -2,11 +2,25 @@
 // and take GRPO steps on a LoRA adapter. Lower-level pieces (decoder, head, grpo) stay internal.
 export type { TextConfig } from './config';
 export { parseTextConfig } from './config';
-export type { DecoderWeights, LoraParams, Projection } from './decoder';
-export { PROJECTIONS } from './decoder';
+export type { DecoderWeights, LoraParams } from './decoder';
 export { embedPrompt, embedTokens } from './inputs';
-export type { LoraConfig } from './lora';
+export type { LoraTargetModule, Projection, TextLayout, TextPrefix } from './layout';
+export {
+  LORA_TARGET_MODULES,
+  loraKey,
+  loraShapes,
+  PROJECTIONS,
+  projectionShape,
+  targetModulesPattern,
+} from './layout';
 export { exportLoraTensors, importLoraTensors, initLora, loraScale } from './lora';
+export type { LoraSettings } from './loraSettings';
+export {
+  DEFAULT_LORA_SETTINGS,
+  loraSettingsOf,
+  sameLoraSettings,
+  validateLoraSettings,
+} from './loraSettings';
 export type { GpuMemoryCounter } from './memory';
 export { trackGpuMemory } from './memory';
 export type { Adapter, TextModel } from './model';
@@ -30,5 +44,4 @@ export {
   LENGTH_BUCKET,
   PROMPT_BUCKET,
 } from './train';
-export type { RangeReader } from './weights';
-export { httpRangeReader, loadTextModel, loadTextModelFromUrl, randomWeights } from './weights';
+export { loadTextModel, randomWeights } from './weights';

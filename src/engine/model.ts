@@ -5,17 +5,18 @@ import type { OwnedFunction } from '@jax-js/jax';
 import { tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
 import type { DecoderWeights, LoraParams, ModelSpec } from './decoder';
-import type { LoraConfig } from './lora';
+import type { TextPrefix } from './layout';
 import { loraScale } from './lora';
+import type { LoraSettings } from './loraSettings';
 
 export type TextModel = {
   config: TextConfig;
   weights: DecoderWeights;
   /** Where the text model sits in the Hub checkpoint, e.g. "model.text_model." (PEFT keys). */
-  textPrefix: string;
+  textPrefix: TextPrefix;
 };
 
-export type Adapter = { config: LoraConfig; params: LoraParams };
+export type Adapter = { config: LoraSettings; params: LoraParams };
 
 export function specOf(model: TextModel, adapter: Adapter | null): ModelSpec {
   return { config: model.config, loraScale: adapter ? loraScale(adapter.config) : 0 };

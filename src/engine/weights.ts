@@ -1,8 +1,9 @@
-// The frozen text-model weights: from a model.safetensors fetched with HTTP Range requests (only
-// the text model's tensors, never the vision tower's), or random for tests.
+// The frozen text-model weights: from a model.safetensors read in byte ranges (only the text
+// model's tensors, never the vision tower's; where the bytes come from is the caller's: HTTP is
+// src/net's), or random for tests.
 import type { Device } from '@jax-js/jax';
 import { numpy as np, random } from '@jax-js/jax';
-import type { TensorInfo } from '../formats/safetensors';
+import type { RangeReader, TensorInfo } from '../formats/safetensors';
 import {
   decodeTensorToFloat32,
   parseSafetensorsHeader,
@@ -11,7 +12,7 @@ import {
 import type { TextConfig } from './config';
 import { parseTextConfig } from './config';
 import type { DecoderWeights, LayerWeights } from './decoder';
-import { projectionShape } from './lora';
+import { checkpointNames, findTextPrefix, projectionShape, TEXT_PREFIXES } from './layout';
 import type { TextModel } from './model';
 
 /**
@@ -63,61 +64,6 @@ export function randomWeights(
   return weights;
 }
 
-/** Reads bytes [start, end) of a file; `totalBytes`, when known, lets the header be fully validated. */
-export type RangeReader = ((start: number, end: number) => Promise<Uint8Array>) & {
-  totalBytes?: () => number | undefined;
-};
-
-/** A RangeReader over HTTP Range requests; a server that ignores Range is an error, not a download. */
-export function httpRangeReader(url: string, fetchFn: typeof fetch = fetch): RangeReader {
-  let total: number | undefined;
-  const read: RangeReader = async (start, end) => {
-    const response = await fetchFn(url, { headers: { Range: `bytes=${start}-${end - 1}` } });
-    if (response.status !== 206) {
-      throw new Error(
-        `${url}: expected 206 Partial Content for a Range request, got ${response.status}`,
-      );
-    }
-    const size = response.headers.get('Content-Range')?.match(/\/(\d+)$/)?.[1];
-    if (size) total = Number(size);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.length !== end - start) {
-      throw new Error(`${url}: asked for ${end - start} bytes at ${start}, got ${bytes.length}`);
-    }
-    return bytes;
-  };
-  read.totalBytes = () => total;
-  return read;
-}
-
-/** Where the language model sits in a checkpoint: SmolVLM / Idefics3, newer VLMs, bare decoders. */
-const TEXT_PREFIXES = ['model.text_model.', 'model.language_model.', 'model.'];
-
-/** The checkpoint names of every text-model tensor, by role. */
-function textTensorNames(config: TextConfig, prefix: string) {
-  const layer = (l: number) => {
-    const p = `${prefix}layers.${l}.`;
-    const names: Record<string, string> = {
-      inputNorm: `${p}input_layernorm.weight`,
-      postNorm: `${p}post_attention_layernorm.weight`,
-    };
-    for (const proj of ['q', 'k', 'v', 'o'] as const)
-      names[proj] = `${p}self_attn.${proj}_proj.weight`;
-    for (const proj of ['gate', 'up', 'down'] as const) names[proj] = `${p}mlp.${proj}_proj.weight`;
-    if (config.attentionBias) {
-      for (const proj of ['q', 'k', 'v'] as const)
-        names[`${proj}Bias`] = `${p}self_attn.${proj}_proj.bias`;
-    }
-    return names;
-  };
-  return {
-    embed: `${prefix}embed_tokens.weight`,
-    norm: `${prefix}norm.weight`,
-    lmHead: config.tieWordEmbeddings ? null : 'lm_head.weight',
-    layers: Array.from({ length: config.numLayers }, (_, l) => layer(l)),
-  };
-}
-
 /** Byte ranges covering `tensors` (sorted by offset), merging only touching neighbours. */
 function contiguousRanges(
   tensors: TensorInfo[],
@@ -150,10 +96,13 @@ export async function loadTextModel(
   const header = parseSafetensorsHeader(await read(8, 8 + headerLength), read.totalBytes?.());
   const dataStart = 8 + headerLength;
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
-  const prefix = TEXT_PREFIXES.find((p) => byName.has(`${p}embed_tokens.weight`));
-  if (prefix === undefined)
-    throw new Error('checkpoint has no text model (no embed_tokens.weight)');
-  const names = textTensorNames(config, prefix);
+  const textPrefix = findTextPrefix((name) => byName.has(name));
+  if (textPrefix === undefined) {
+    throw new Error(
+      `checkpoint has no text model: none of ${TEXT_PREFIXES.map((p) => `${p}embed_tokens.weight`).join(', ')}`,
+    );
+  }
+  const names = checkpointNames({ config, textPrefix });
   const wanted = [names.embed, names.norm, ...(names.lmHead ? [names.lmHead] : [])];
   for (const layer of names.layers) wanted.push(...Object.values(layer));
   const infos = wanted.map((name) => {
@@ -182,18 +131,5 @@ export async function loadTextModel(
     norm: take(names.norm),
   };
   if (names.lmHead) weights.lmHead = take(names.lmHead);
-  return { config, weights, textPrefix: prefix };
-}
-
-/** config.json and model.safetensors of a model folder served over HTTP (Range requests). */
-export async function loadTextModelFromUrl(
-  modelUrl: string,
-  opts: { device?: Device; fetchFn?: typeof fetch } = {},
-): Promise<TextModel> {
-  const fetchFn = opts.fetchFn ?? fetch;
-  const base = modelUrl.replace(/\/$/, '');
-  const response = await fetchFn(`${base}/config.json`);
-  if (!response.ok) throw new Error(`${base}/config.json: HTTP ${response.status}`);
-  const hubConfig = (await response.json()) as Record<string, unknown>;
-  return loadTextModel(hubConfig, httpRangeReader(`${base}/model.safetensors`, fetchFn), opts);
+  return { config, weights, textPrefix };
 }

@@ -1,7 +1,7 @@
 // PEFT LoRA adapter export and import: adapter_config.json + adapter_model.safetensors, zipped,
-// laid out so Python `PeftModel.from_pretrained(base_model, folder)` loads it onto SmolVLM.
+// laid out so Python `PeftModel.from_pretrained(base_model, folder)` loads it. Generic over the
+// model: tensor names, shapes and target_modules come from the caller (the engine's layout).
 import { unzipSync, zipSync } from 'fflate';
-import { LORA_TARGET_MODULES, type LoraTargetModule } from '../rl/config';
 import {
   decodeTensorToFloat32,
   type Float32Tensor,
@@ -45,20 +45,12 @@ export interface PeftLoraConfig {
   use_rslora: false;
 }
 
-export interface AdapterSettings {
-  base_model_name_or_path: string;
-  r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  target_modules: readonly LoraTargetModule[];
-}
+export type AdapterSettings = Pick<
+  PeftLoraConfig,
+  'base_model_name_or_path' | 'r' | 'lora_alpha' | 'lora_dropout' | 'target_modules'
+>;
 
-/**
- * target_modules is written as a regular expression over the text model only: as a plain list
- * PEFT matches names by suffix, and SmolVLM's SigLIP vision tower has its own q_proj, k_proj and
- * v_proj, which would get fresh (unsaved) LoRA layers and "missing keys" warnings.
- * Keys are sorted, as PEFT's json.dumps(sort_keys=True).
- */
+/** PEFT's adapter_config.json for these settings; keys sorted, as json.dumps(sort_keys=True). */
 export function adapterConfig(settings: AdapterSettings): PeftLoraConfig {
   return {
     alpha_pattern: {},
@@ -77,58 +69,24 @@ export function adapterConfig(settings: AdapterSettings): PeftLoraConfig {
     r: settings.r,
     rank_pattern: {},
     revision: null,
-    target_modules: `model\\.text_model\\.layers\\.\\d+\\.(self_attn|mlp)\\.(${settings.target_modules.join('|')})`,
+    target_modules: settings.target_modules,
     task_type: 'CAUSAL_LM',
     use_dora: false,
     use_rslora: false,
   };
 }
 
-const ATTENTION_MODULES: readonly LoraTargetModule[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
-
-/** PEFT's state-dict key: lora_A is r × in, lora_B is out × r. */
-export function loraTensorName(layer: number, module: LoraTargetModule, matrix: 'A' | 'B'): string {
-  const block = ATTENTION_MODULES.includes(module) ? 'self_attn' : 'mlp';
-  return `base_model.model.model.text_model.layers.${layer}.${block}.${module}.lora_${matrix}.weight`;
-}
-
-/** The Llama text model's sizes, under the names of its Hugging Face config. */
-export interface TextModelDims {
-  num_hidden_layers: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-}
-
-/** Every LoRA tensor the model has for these settings, name → shape. */
-export function expectedLoraShapes(
-  dims: TextModelDims,
-  r: number,
-  targetModules: readonly LoraTargetModule[],
-): Map<string, [number, number]> {
-  const queryWidth = dims.num_attention_heads * dims.head_dim;
-  const keyValueWidth = dims.num_key_value_heads * dims.head_dim;
-  // [in, out] of each linear layer.
-  const inOut: Record<LoraTargetModule, [number, number]> = {
-    q_proj: [dims.hidden_size, queryWidth],
-    k_proj: [dims.hidden_size, keyValueWidth],
-    v_proj: [dims.hidden_size, keyValueWidth],
-    o_proj: [queryWidth, dims.hidden_size],
-    gate_proj: [dims.hidden_size, dims.intermediate_size],
-    up_proj: [dims.hidden_size, dims.intermediate_size],
-    down_proj: [dims.intermediate_size, dims.hidden_size],
-  };
-  const shapes = new Map<string, [number, number]>();
-  for (let layer = 0; layer < dims.num_hidden_layers; layer++) {
-    for (const module of LORA_TARGET_MODULES.filter((m) => targetModules.includes(m))) {
-      const [inFeatures, outFeatures] = inOut[module];
-      shapes.set(loraTensorName(layer, module, 'A'), [r, inFeatures]);
-      shapes.set(loraTensorName(layer, module, 'B'), [outFeatures, r]);
-    }
-  }
-  return shapes;
+/** What the model expects of an adapter, from its layout: formats knows no model. */
+export interface ExpectedAdapter {
+  /** The rank the shapes are for. */
+  r: number;
+  /** Every LoRA tensor the model has a place for, name → shape. */
+  shapes: ReadonlyMap<string, readonly number[]>;
+  /**
+   * What a tensor's name says of the model it was made for: its layer, and which axis of its
+   * shape is the hidden size (null: neither). Lets another model's adapter be named in one sentence.
+   */
+  locate: (name: string) => { layer: number; hiddenAxis: 0 | 1 | null } | null;
 }
 
 export interface AdapterTensorInfo {
@@ -145,23 +103,22 @@ export interface AdapterTensorInfo {
 export function validateAdapter(
   config: Readonly<Record<string, unknown>>,
   tensors: readonly AdapterTensorInfo[],
-  expected: ReadonlyMap<string, readonly number[]>,
-  r: number,
+  { r, shapes: expected, locate }: ExpectedAdapter,
 ): string[] {
   const issues = configIssues(config);
   if (tensors.length === 0) return [...issues, 'adapter holds no tensors'];
 
   const adapterShapes = new Map(tensors.map((t) => [t.name, t.shape]));
-  const adapterHidden = hiddenSize(adapterShapes);
-  const modelHidden = hiddenSize(expected);
+  const adapterHidden = hiddenSize(adapterShapes, locate);
+  const modelHidden = hiddenSize(expected, locate);
   if (adapterHidden !== undefined && modelHidden !== undefined && adapterHidden !== modelHidden) {
     return [
       ...issues,
       `adapter is for a model with hidden size ${adapterHidden}, this model has ${modelHidden}`,
     ];
   }
-  const adapterLayers = layerCount(adapterShapes.keys());
-  const modelLayers = layerCount(expected.keys());
+  const adapterLayers = layerCount(adapterShapes.keys(), locate);
+  const modelLayers = layerCount(expected.keys(), locate);
   if (adapterLayers !== modelLayers) {
     return [
       ...issues,
@@ -275,13 +232,15 @@ export interface ImportedAdapter {
   tensors: Map<string, Float32Array>;
 }
 
-/** Unzip, parse, check against the model and decode; throws AdapterError listing every issue. */
-export function importAdapterZip(
-  bytes: Uint8Array,
-  expected: ReadonlyMap<string, readonly number[]>,
-  r: number,
+/**
+ * An unzipped adapter parsed, checked against the model and decoded; throws AdapterError listing
+ * every issue. It takes the unzipped files, not the zip: a caller that read the config first to
+ * learn the model's expectation unzips once.
+ */
+export function importAdapter(
+  { config, safetensorsBytes }: UnpackedAdapter,
+  expected: ExpectedAdapter,
 ): ImportedAdapter {
-  const { config, safetensorsBytes } = unpackAdapterZip(bytes);
   let file: ReturnType<typeof parseSafetensors>;
   try {
     file = parseSafetensors(safetensorsBytes);
@@ -291,7 +250,7 @@ export function importAdapterZip(
     }
     throw error;
   }
-  const issues = validateAdapter(config, file.tensors, expected, r);
+  const issues = validateAdapter(config, file.tensors, expected);
   if (issues.length > 0) throw new AdapterError(issues);
   return {
     config,
@@ -328,20 +287,22 @@ function isNonEmptyObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.keys(value).length > 0;
 }
 
-// lora_A of a layer reading the residual stream is r × hidden; lora_B of one writing it is hidden × r.
-function hiddenSize(shapes: ReadonlyMap<string, readonly number[]>): number | undefined {
+function hiddenSize(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  locate: ExpectedAdapter['locate'],
+): number | undefined {
   for (const [name, shape] of shapes) {
-    if (/\.(q_proj|k_proj|v_proj|gate_proj|up_proj)\.lora_A\.weight$/.test(name)) return shape[1];
-    if (/\.(o_proj|down_proj)\.lora_B\.weight$/.test(name)) return shape[0];
+    const axis = locate(name)?.hiddenAxis;
+    if (axis != null) return shape[axis];
   }
   return undefined;
 }
 
-function layerCount(names: Iterable<string>): number {
+function layerCount(names: Iterable<string>, locate: ExpectedAdapter['locate']): number {
   let count = 0;
   for (const name of names) {
-    const layer = /\.layers\.(\d+)\./.exec(name)?.[1];
-    if (layer !== undefined) count = Math.max(count, Number(layer) + 1);
+    const layer = locate(name)?.layer;
+    if (layer !== undefined) count = Math.max(count, layer + 1);
   }
   return count;
 }

@@ -54,6 +54,15 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
+/**
+ * Reads bytes [start, end) of a file, wherever it is (memory, HTTP, a cache): a safetensors file
+ * is read header first, then only the tensors wanted. `totalBytes`, when known, lets the header
+ * be fully validated.
+ */
+export type RangeReader = ((start: number, end: number) => Promise<Uint8Array>) & {
+  totalBytes?: () => number | undefined;
+};
+
 /** The header length from the file's first 8 bytes (u64, little-endian). */
 export function readHeaderLength(first8: Uint8Array): number {
   if (first8.length < 8) {

@@ -1,7 +1,7 @@
 // Downloads of large weight files that survive a dropped connection and a page reload: reads are
 // split into pieces of at most PIECE_BYTES, each piece is kept in the browser's Cache API once it
 // has arrived, so a retry (or the next visit) fetches only what is still missing.
-import type { RangeReader } from '../engine/weights';
+import type { RangeReader } from '../formats/safetensors';
 
 export const PIECE_BYTES = 8 * 2 ** 20;
 const CACHE_NAME = 'ttrv-weights-v1';

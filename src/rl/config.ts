@@ -1,20 +1,9 @@
-// The settings of a TTRV run, under the names users know from TRL's GRPOConfig and PEFT's
-// LoraConfig (spec §4), with defaults and validation the UI shows next to the inputs.
+// The settings of a TTRV run, under the names users know from TRL's GRPOConfig (spec §4), with
+// defaults and validation the UI shows next to the inputs. The LoRA settings (PEFT's names) are
+// the engine's (src/engine/loraSettings.ts); src/settings.ts joins the two.
 import type { Baseline, RewardScaling } from './advantages';
 import type { RewardKind } from './rewards';
 import type { LrSchedulerType } from './schedule';
-
-/** The seven linear layers of a Llama block that LoRA can adapt. */
-export const LORA_TARGET_MODULES = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-] as const;
-export type LoraTargetModule = (typeof LORA_TARGET_MODULES)[number];
 
 export type LossType = 'token_mean' | 'sequence_mean';
 
@@ -53,12 +42,6 @@ export interface TtrvConfig {
   seed: number;
   /** Stop when the step's mean agreement reaches this share; null never stops early. */
   early_stop_agreement: number | null;
-  // LoRA (PEFT)
-  r: number;
-  /** The adapter's output is scaled by lora_alpha / r. */
-  lora_alpha: number;
-  target_modules: LoraTargetModule[];
-  lora_dropout: number;
 }
 
 export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
@@ -98,20 +81,16 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   seed: 0,
   // At full agreement every reward is equal, so a group-baseline step would change nothing.
   early_stop_agreement: 1.0,
-  r: 8,
-  lora_alpha: 16,
-  target_modules: [...LORA_TARGET_MODULES],
-  lora_dropout: 0,
 };
 
-export interface ConfigIssue {
+export interface TtrvConfigIssue {
   field: keyof TtrvConfig;
   message: string;
 }
 
 /** Every problem with the settings, as sentences for the UI; empty when the run can start. */
-export function validateTtrvConfig(config: TtrvConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+export function validateTtrvConfig(config: TtrvConfig): TtrvConfigIssue[] {
+  const issues: TtrvConfigIssue[] = [];
   const check = (ok: boolean, field: keyof TtrvConfig, message: string) => {
     if (!ok) issues.push({ field, message });
   };
@@ -218,27 +197,6 @@ export function validateTtrvConfig(config: TtrvConfig): ConfigIssue[] {
         config.early_stop_agreement <= 1),
     'early_stop_agreement',
     'early_stop_agreement must be in (0, 1], or empty to never stop early',
-  );
-  check(isInteger(config.r, 1), 'r', `r (the LoRA rank) must be a positive integer`);
-  check(
-    isNumber(config.lora_alpha) && config.lora_alpha > 0,
-    'lora_alpha',
-    'lora_alpha must be > 0',
-  );
-  const modules: readonly string[] = Array.isArray(config.target_modules)
-    ? config.target_modules
-    : [];
-  const unknown = modules.filter((m) => !(LORA_TARGET_MODULES as readonly string[]).includes(m));
-  check(
-    modules.length > 0 && unknown.length === 0 && new Set(modules).size === modules.length,
-    'target_modules',
-    `target_modules must list some of ${LORA_TARGET_MODULES.join(', ')}, each once` +
-      (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''),
-  );
-  check(
-    isNumber(config.lora_dropout) && config.lora_dropout >= 0 && config.lora_dropout < 1,
-    'lora_dropout',
-    'lora_dropout must be in [0, 1)',
   );
   return issues;
 }

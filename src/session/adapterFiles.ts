@@ -1,42 +1,37 @@
 // The adapter as a file: PEFT's zip (adapter_config.json + adapter_model.safetensors) from the
-// host copy of the LoRA tensors, and back. Import takes r, lora_alpha and target_modules from the
-// file itself, so an adapter trained with other LoRA settings still loads onto the same model.
-import type { TextConfig } from '../engine/config';
-import type { LoraConfig } from '../engine/lora';
+// host copy of the LoRA tensors, and back. Keys and target_modules use the text prefix the
+// checkpoint really has, so PEFT places the adapter on the model it came from. Import takes the
+// LoRA settings from the file itself, so an adapter trained with other settings still loads onto
+// the same model.
+import {
+  LORA_TARGET_MODULES,
+  type LoraTargetModule,
+  locateLoraKey,
+  loraShapes,
+  type TextLayout,
+  targetModulesPattern,
+} from '../engine/layout';
+import type { LoraSettings } from '../engine/loraSettings';
 import {
   AdapterError,
   adapterConfig,
-  expectedLoraShapes,
-  importAdapterZip,
+  importAdapter,
   packAdapterZip,
-  type TextModelDims,
   unpackAdapterZip,
 } from '../formats/peftAdapter';
 import type { Float32Tensor } from '../formats/safetensors';
-import { LORA_TARGET_MODULES, type LoraTargetModule } from '../rl/config';
 
-export function textModelDims(config: TextConfig): TextModelDims {
-  return {
-    num_hidden_layers: config.numLayers,
-    hidden_size: config.hiddenSize,
-    intermediate_size: config.intermediateSize,
-    num_attention_heads: config.numHeads,
-    num_key_value_heads: config.numKvHeads,
-    head_dim: config.headDim,
-  };
-}
-
+/** The zip of an adapter of `model` (tensors as exportLoraTensors names them). */
 export function exportAdapterZip(
   baseModel: string,
-  lora: LoraConfig,
+  model: TextLayout,
+  lora: LoraSettings,
   tensors: Float32Tensor[],
 ): Uint8Array {
   const config = adapterConfig({
+    ...lora,
     base_model_name_or_path: baseModel,
-    r: lora.r,
-    lora_alpha: lora.loraAlpha,
-    lora_dropout: 0,
-    target_modules: lora.targetModules as LoraTargetModule[],
+    target_modules: targetModulesPattern(model.textPrefix, lora.target_modules),
   });
   return packAdapterZip({ config, tensors });
 }
@@ -48,20 +43,27 @@ function targetModulesOf(value: unknown): LoraTargetModule[] {
   return [];
 }
 
+/** An adapter zip checked against `model` and decoded; throws AdapterError listing every issue. */
 export function readAdapterZip(
   bytes: Uint8Array,
-  config: TextConfig,
-): { lora: LoraConfig; tensors: Map<string, Float32Array> } {
-  const peft = unpackAdapterZip(bytes).config;
-  const r = peft.r;
-  const loraAlpha = peft.lora_alpha;
-  const targetModules = targetModulesOf(peft.target_modules);
-  if (typeof r !== 'number' || typeof loraAlpha !== 'number' || targetModules.length === 0) {
+  model: TextLayout,
+): { lora: LoraSettings; tensors: Map<string, Float32Array> } {
+  const unpacked = unpackAdapterZip(bytes);
+  const { r, lora_alpha, lora_dropout } = unpacked.config;
+  const target_modules = targetModulesOf(unpacked.config.target_modules);
+  if (typeof r !== 'number' || typeof lora_alpha !== 'number' || target_modules.length === 0) {
     throw new AdapterError([
-      'adapter_config.json must give r, lora_alpha and target_modules (q_proj … down_proj)',
+      `adapter_config.json must give r, lora_alpha and target_modules (${LORA_TARGET_MODULES.join(', ')})`,
     ]);
   }
-  const expected = expectedLoraShapes(textModelDims(config), r, targetModules);
-  const { tensors } = importAdapterZip(bytes, expected, r);
-  return { lora: { r, loraAlpha, targetModules }, tensors };
+  const shapes = loraShapes(model, r, target_modules);
+  const { tensors } = importAdapter(unpacked, { r, shapes, locate: locateLoraKey });
+  const lora = {
+    r,
+    lora_alpha,
+    target_modules,
+    // PEFT always writes it; 0 for a hand-made file without it.
+    lora_dropout: typeof lora_dropout === 'number' ? lora_dropout : 0,
+  };
+  return { lora, tensors };
 }

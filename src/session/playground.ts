@@ -16,8 +16,8 @@ import type { DatasetReport, OpenedDataset } from '../dataset/run';
 import { openDataset, runDataset } from '../dataset/run';
 import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSource, FolderSummary } from '../dataset/splits';
-import type { LoraConfig } from '../engine/lora';
 import { exportLoraTensors, importLoraTensors } from '../engine/lora';
+import { type LoraSettings, loraSettingsOf, sameLoraSettings } from '../engine/loraSettings';
 import { disposeModel } from '../engine/model';
 import { NonFiniteLogitsError } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
@@ -28,8 +28,7 @@ import { ImageInputError } from '../image/prepareImage';
 import { MAX_QUESTION_LENGTH } from '../limits';
 import type { ModelChoice } from '../models';
 import { DownloadError } from '../net/resumableReader';
-import type { TtrvConfig } from '../rl/config';
-import { validateTtrvConfig } from '../rl/config';
+import { type PlaygroundSettings, validateSettings } from '../settings';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
 import { type ErrorCode, PlaygroundError, stoppedError } from './errors';
 import type { AnswerSummary, StepReport } from './ttrvStep';
@@ -63,8 +62,6 @@ export type ImageInfo = {
 
 export type Comparison = { base: AnswerSummary; adapted: AnswerSummary | null };
 
-export type LoraSettings = Pick<TtrvConfig, 'r' | 'lora_alpha' | 'target_modules'>;
-
 /** What the core needs of its surroundings: a page's worker, or Node in the tests. */
 export type PlaygroundHost = {
   /** The origin the demo model is served from. */
@@ -83,20 +80,6 @@ export type GuardedDevice = Pick<GPUDevice, 'pushErrorScope' | 'popErrorScope' |
 /** How long an error waits for device.lost to settle before it is taken as the error itself. */
 const LOSS_SETTLE_MS = 100;
 
-export function loraConfigOf(settings: LoraSettings): LoraConfig {
-  return {
-    r: settings.r,
-    loraAlpha: settings.lora_alpha,
-    targetModules: [...settings.target_modules],
-  };
-}
-
-function sameLora(a: LoraConfig, b: LoraConfig): boolean {
-  return (
-    a.r === b.r && a.loraAlpha === b.loraAlpha && a.targetModules.join() === b.targetModules.join()
-  );
-}
-
 /** Any error as a PlaygroundError: the named errors of the lower layers get their codes. */
 function asPlaygroundError(error: unknown): PlaygroundError {
   if (error instanceof PlaygroundError) return error;
@@ -110,8 +93,8 @@ function asPlaygroundError(error: unknown): PlaygroundError {
   return new PlaygroundError(code, error instanceof Error ? error.message : String(error));
 }
 
-function checkSettings(config: TtrvConfig): void {
-  const issues = validateTtrvConfig(config);
+function checkSettings(config: PlaygroundSettings): void {
+  const issues = validateSettings(config);
   if (issues.length > 0) {
     throw new PlaygroundError(
       'bad-settings',
@@ -143,7 +126,7 @@ export function createPlayground(host: PlaygroundHost) {
   let prompt: PreparedPrompt | null = null;
   let train: TrainState | null = null;
   /** The last adapter that came out of a good step (or an import), on the CPU; null: untrained. */
-  let savedAdapter: { lora: LoraConfig; tensors: Float32Tensor[] } | null = null;
+  let savedAdapter: { lora: LoraSettings; tensors: Float32Tensor[] } | null = null;
   let steps = 0;
   let gpu: { device: GuardedDevice; shaderF16: boolean; lost: string | null } | null = null;
   /** Aborted by stop(); the next call gets a fresh one. */
@@ -200,10 +183,10 @@ export function createPlayground(host: PlaygroundHost) {
   };
 
   /** The training state for these LoRA settings: kept while they match, else a fresh adapter. */
-  const trainStateFor = (config: TtrvConfig): TrainState => {
+  const trainStateFor = (config: PlaygroundSettings): TrainState => {
     const model = requireModel();
-    const lora = loraConfigOf(config);
-    if (train && sameLora(train.adapter.config, lora)) return train;
+    const lora = loraSettingsOf(config);
+    if (train && sameLoraSettings(train.adapter.config, lora)) return train;
     if (savedAdapter) {
       throw new PlaygroundError(
         'bad-settings',
@@ -228,7 +211,7 @@ export function createPlayground(host: PlaygroundHost) {
     const tensors = new Map(savedAdapter.tensors.map((t) => [t.name, t.data]));
     train = initTrainState({
       config: savedAdapter.lora,
-      params: importLoraTensors(model.text.config, savedAdapter.lora, tensors),
+      params: importLoraTensors(model.text, savedAdapter.lora, tensors),
     });
   };
 
@@ -322,7 +305,7 @@ export function createPlayground(host: PlaygroundHost) {
     },
 
     /** Greedy answer and sampled distribution, with the adapter off and on. */
-    async compare(question: string, config: TtrvConfig): Promise<Comparison> {
+    async compare(question: string, config: PlaygroundSettings): Promise<Comparison> {
       checkSettings(config);
       const signal = inFlight;
       return guarded(async () => {
@@ -337,7 +320,7 @@ export function createPlayground(host: PlaygroundHost) {
       });
     },
 
-    async step(question: string, config: TtrvConfig): Promise<StepReport> {
+    async step(question: string, config: PlaygroundSettings): Promise<StepReport> {
       checkSettings(config);
       const signal = inFlight;
       const model = requireModel();
@@ -349,7 +332,7 @@ export function createPlayground(host: PlaygroundHost) {
             const outcome = await ttrvStep(model, state, [asked], config, steps, signal);
             const tensors = outcome.skipped
               ? null
-              : await checkedAdapterTensors(outcome.state, config);
+              : await checkedAdapterTensors(model.text, outcome.state, config);
             return { outcome, tensors };
           } catch (error) {
             restoreSavedAdapter(model);
@@ -374,7 +357,7 @@ export function createPlayground(host: PlaygroundHost) {
      */
     async runDataset(
       source: DatasetSource,
-      config: TtrvConfig,
+      config: PlaygroundSettings,
       protocol: DatasetProtocol,
       onProgress: Parameters<typeof runDataset>[5],
     ): Promise<DatasetReport> {
@@ -382,7 +365,7 @@ export function createPlayground(host: PlaygroundHost) {
       const signal = inFlight;
       const model = requireModel();
       const dataset = await openFolder(source);
-      const lora = loraConfigOf(config);
+      const lora = loraSettingsOf(config);
       const { report, trained, tensors } = await guarded(
         () => runDataset(model, dataset, config, lora, protocol, onProgress, signal),
         ({ trained }) => disposeTrainState(trained),
@@ -401,7 +384,7 @@ export function createPlayground(host: PlaygroundHost) {
       const model = requireModel();
       let read: ReturnType<typeof readAdapterZip>;
       try {
-        read = readAdapterZip(bytes, model.text.config);
+        read = readAdapterZip(bytes, model.text);
       } catch (error) {
         if (!(error instanceof AdapterError)) throw error;
         throw new PlaygroundError(
@@ -411,19 +394,15 @@ export function createPlayground(host: PlaygroundHost) {
       }
       const { params, tensors } = await guarded(
         async () => {
-          const params = importLoraTensors(model.text.config, read.lora, read.tensors);
-          return { params, tensors: await exportLoraTensors(params) };
+          const params = importLoraTensors(model.text, read.lora, read.tensors);
+          return { params, tensors: await exportLoraTensors(model.text, params) };
         },
         (garbage) => tree.dispose(garbage.params),
       );
       dropAdapter();
       train = initTrainState({ config: read.lora, params });
       savedAdapter = { lora: read.lora, tensors };
-      return {
-        r: read.lora.r,
-        lora_alpha: read.lora.loraAlpha,
-        target_modules: read.lora.targetModules as LoraSettings['target_modules'],
-      };
+      return read.lora;
     },
   };
 
@@ -438,7 +417,7 @@ export function createPlayground(host: PlaygroundHost) {
           'There is no adapter to export yet: run at least one step first.',
         );
       }
-      return exportAdapterZip(model.id, savedAdapter.lora, savedAdapter.tensors);
+      return exportAdapterZip(model.id, model.text, savedAdapter.lora, savedAdapter.tensors);
     },
 
     /**

@@ -3,7 +3,9 @@
 // nothing but the adapter, so single-example and dataset mode are the same code with 1 or N
 // prompts.
 import { tree } from '@jax-js/jax';
-import { exportLoraTensors, initLora, type LoraConfig } from '../engine/lora';
+import type { TextLayout } from '../engine/layout';
+import { exportLoraTensors, initLora } from '../engine/lora';
+import type { LoraSettings } from '../engine/loraSettings';
 import type { Adapter } from '../engine/model';
 import { sample } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
@@ -213,7 +215,7 @@ export async function ttrvStep(
 /** A fresh adapter (PEFT init: B = 0, so it starts as the base model) and its optimiser state. */
 export function freshTrainState(
   vlm: VisionLanguageModel,
-  lora: LoraConfig,
+  lora: LoraSettings,
   seed: number,
 ): TrainState {
   return initTrainState({ config: lora, params: initLora(vlm.text.config, lora, seed) });
@@ -229,10 +231,11 @@ export function disposeTrainState(state: TrainState): void {
  * would only ever answer garbage, so it is disposed and refused here.
  */
 export async function checkedAdapterTensors(
+  model: TextLayout,
   state: TrainState,
   config: Pick<TtrvConfig, 'learning_rate'>,
 ): Promise<Float32Tensor[]> {
-  const tensors = await exportLoraTensors(state.adapter.params);
+  const tensors = await exportLoraTensors(model, state.adapter.params);
   if (tensors.every((t) => t.data.every(Number.isFinite))) return tensors;
   disposeTrainState(state);
   throw new PlaygroundError(

@@ -8,8 +8,9 @@ import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
-import { httpRangeReader, loadTextModel } from '../engine/weights';
+import { loadTextModel } from '../engine/weights';
 import type { ModelChoice } from '../models';
+import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
 import { resolveModel } from './modelSource';
 

@@ -6,8 +6,8 @@ import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
 import type { ModelChoice } from '../models';
-import type { ConfigIssue, TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
+import type { ConfigIssue, PlaygroundSettings } from '../settings';
 import type {
   AnswerShare,
   AnswerSummary,
@@ -75,9 +75,9 @@ export type SessionSlice = {
 };
 
 export type SettingsSlice = {
-  config: TtrvConfig;
+  config: PlaygroundSettings;
   configIssues: ConfigIssue[];
-  updateConfig: (patch: Partial<TtrvConfig>) => void;
+  updateConfig: (patch: Partial<PlaygroundSettings>) => void;
 };
 
 export type RunSlice = {

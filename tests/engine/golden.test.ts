@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
-import { headMatrix, logits, PROJECTIONS, prefill } from '../../src/engine/decoder';
+import { headMatrix, logits, prefill } from '../../src/engine/decoder';
 import { embedPrompt, prefixInputs } from '../../src/engine/inputs';
-import type { LoraConfig } from '../../src/engine/lora';
+import { PROJECTIONS } from '../../src/engine/layout';
 import { exportLoraTensors, importLoraTensors, initLora } from '../../src/engine/lora';
+import type { LoraSettings } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel, specOf } from '../../src/engine/model';
 import type { PromptGroup } from '../../src/engine/train';
@@ -28,7 +29,7 @@ const GOLDEN_DIR = path.join(ROOT, 'tests/fixtures/golden');
 type Golden = {
   prompts: { input_ids: number[] }[];
   completions: { prompt: number; token_ids: number[] }[];
-  lora: { r: number; lora_alpha: number; target_modules: string[] };
+  lora: Omit<LoraSettings, 'lora_dropout'>;
   grpo: {
     advantages: number[];
     epsilon: number;
@@ -54,17 +55,13 @@ function goldenTensor(name: string): Float32Array {
   return t.data;
 }
 
-const loraConfig: LoraConfig = {
-  r: golden.lora.r,
-  loraAlpha: golden.lora.lora_alpha,
-  targetModules: golden.lora.target_modules,
-};
+const loraConfig: LoraSettings = { ...golden.lora, lora_dropout: 0 };
 
 /** The seeded LoRA of golden.py, from its PEFT-named tensors ("lora.<PEFT key>"). */
 function goldenAdapter(model: TextModel): Adapter {
   const byName = new Map<string, Float32Array>();
   for (const [name, t] of tensors) if (name.startsWith('lora.')) byName.set(name.slice(5), t.data);
-  return { config: loraConfig, params: importLoraTensors(model.config, loraConfig, byName) };
+  return { config: loraConfig, params: importLoraTensors(model, loraConfig, byName) };
 }
 
 /** |a - b| ≤ atol + rtol·|b| everywhere (numpy.allclose, b the reference); the worst excess. */
@@ -177,7 +174,7 @@ for (const device of ['wasm', 'webgpu'] as const) {
       expect(sums.kl).toBeCloseTo(golden.grpo.kl, 5);
       expect(sums.entropy).toBeCloseTo(golden.grpo.entropy, 4);
       // exportLoraTensors names the gradient tree as PEFT names the adapter it belongs to.
-      const named = await exportLoraTensors(grads as LoraParams);
+      const named = await exportLoraTensors(model, grads as LoraParams);
       tree.dispose(grads);
       const outside: string[] = [];
       for (const t of named) {

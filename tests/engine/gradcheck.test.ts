@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
 import { embedTokens } from '../../src/engine/inputs';
 import { initLora } from '../../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { TextModel } from '../../src/engine/model';
 import type { GrpoOptions, PromptGroup } from '../../src/engine/train';
 import { completionLogprobs, grpoGradients } from '../../src/engine/train';
@@ -18,7 +19,6 @@ import { host, tinyConfig } from './helpers';
 const EPS = 1e-6;
 const ATOL = 1e-5;
 const RTOL = 1e-3;
-const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 describe('LoRA gradient, float64 finite differences (cpu)', () => {
   beforeAll(async () => {
@@ -41,7 +41,7 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
       weights: randomWeights(config, 3, { dtype: f64, std: 0.5 }),
       textPrefix: 'model.',
     };
-    const loraConfig = { r: 2, loraAlpha: 4, targetModules: ALL };
+    const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
     const params = initLora(config, loraConfig, 5, { dtype: f64 });
     for (const layer of params.layers) {
       for (const pair of Object.values(layer)) {

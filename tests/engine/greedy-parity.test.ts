@@ -11,7 +11,7 @@ import { defaultDevice } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeModel } from '../../src/engine/model';
 import { sample } from '../../src/engine/sampling';
-import { loadTextModelFromUrl } from '../../src/engine/weights';
+import { loadTextModelFromUrl } from '../../src/session/textModelFromUrl';
 import type { VisionLanguageModel } from '../../src/session/visionLanguageModel';
 import { preparePrompt } from '../../src/session/visionLanguageModel';
 import { loadTransformersDemo } from '../../tools/bench-engine.transformers';

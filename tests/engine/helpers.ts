@@ -2,7 +2,7 @@
 import type { numpy as np } from '@jax-js/jax';
 import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
-import { PROJECTIONS } from '../../src/engine/decoder';
+import { PROJECTIONS } from '../../src/engine/layout';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
 /** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */

@@ -7,6 +7,7 @@ import { defaultDevice, init, tree } from '@jax-js/jax';
 import { expect, it } from 'vitest';
 import type { TextModel } from '../../src/engine';
 import {
+  DEFAULT_LORA_SETTINGS,
   disposeModel,
   embedTokens,
   grpoStep,
@@ -16,7 +17,6 @@ import {
   sample,
   trackGpuMemory,
 } from '../../src/engine';
-import { LORA_TARGET_MODULES } from '../../src/rl/config';
 import { tinyConfig } from './helpers';
 
 const STEPS = 200;
@@ -28,7 +28,7 @@ it(`GPU memory after ${STEPS} TTRV steps is within 5 % of memory after ${EARLY}`
   const counter = trackGpuMemory();
   const config = tinyConfig({ numLayers: 1, vocabSize: 32, imageTokenId: null });
   const model: TextModel = { config, weights: randomWeights(config, 3), textPrefix: 'model.' };
-  const lora = { r: 2, loraAlpha: 4, targetModules: [...LORA_TARGET_MODULES] };
+  const lora = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
   let state = initTrainState({ config: lora, params: initLora(config, lora, 1) });
   const prompt = embedTokens(model.weights.embed, [[3, 7, 11, 2, 5]]);
   const live: number[] = [];

@@ -3,7 +3,7 @@
 // engine's jax-js functions are tested against it. One sequence at a time, full causal attention,
 // no cache, no padding, no buckets.
 import type { TextConfig } from '../../src/engine/config';
-import type { Projection } from '../../src/engine/decoder';
+import type { Projection } from '../../src/engine/layout';
 
 /** A row-major host matrix [rows, cols] (PyTorch Linear layout: [out, in]). */
 export type Matrix = { rows: number; cols: number; data: Float64Array };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headMatrix, logits, prefill } from '../../src/engine/decoder';
 import { embedTokens, prefixInputs } from '../../src/engine/inputs';
 import { initLora } from '../../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel, specOf } from '../../src/engine/model';
 import { chooseToken, NonFiniteLogitsError, sample, seededRandom } from '../../src/engine/sampling';
@@ -12,8 +13,6 @@ import { completionLogprobs } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
 import { host, tinyConfig, toRefLora, toRefWeights } from './helpers';
 import { argmax, logSoftmax, refEmbed, refLogits } from './reference';
-
-const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 describe('seededRandom', () => {
   it('is deterministic, uniform-ish in [0, 1), and differs between seeds', () => {
@@ -121,7 +120,7 @@ describe('sample (Wasm, tiny model)', () => {
     defaultDevice('wasm');
     const config = tinyConfig();
     model = { config, weights: randomWeights(config, 11, { std: 0.3 }), textPrefix: 'model.' };
-    const loraConfig = { r: 4, loraAlpha: 8, targetModules: ALL };
+    const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 4, lora_alpha: 8 };
     const params = initLora(config, loraConfig, 5);
     for (const layer of params.layers) {
       for (const pair of Object.values(layer)) {
@@ -221,7 +220,7 @@ describe('sample (Wasm, tiny model)', () => {
   });
 
   it('rejects an adapter that makes the logits NaN, and the model still samples after', async () => {
-    const loraConfig = { r: 4, loraAlpha: 8, targetModules: ALL };
+    const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 4, lora_alpha: 8 };
     const params = initLora(model.config, loraConfig, 5);
     for (const layer of params.layers) {
       for (const pair of Object.values(layer)) {

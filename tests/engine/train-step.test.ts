@@ -6,12 +6,12 @@ import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedTokens } from '../../src/engine/inputs';
 import { initLora } from '../../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel } from '../../src/engine/model';
 import type { GrpoOptions, PromptGroup, TrainState } from '../../src/engine/train';
 import { completionLogprobs, grpoStep, initTrainState } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
-import { LORA_TARGET_MODULES } from '../../src/rl/config';
 import { host, tinyConfig } from './helpers';
 
 const COMPLETIONS = [
@@ -31,7 +31,7 @@ const OPTIONS: GrpoOptions = {
 
 describe('GRPO step with AdamW (Wasm, tiny model)', () => {
   const config = tinyConfig({ imageTokenId: null });
-  const lora = { r: 4, loraAlpha: 8, targetModules: [...LORA_TARGET_MODULES] };
+  const lora = { ...DEFAULT_LORA_SETTINGS, r: 4, lora_alpha: 8 };
   let model: TextModel;
   let prompt: np.Array;
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
 import { embedTokens } from '../../src/engine/inputs';
 import { initLora } from '../../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel } from '../../src/engine/model';
 import { sample } from '../../src/engine/sampling';
@@ -15,7 +16,6 @@ import { completionLogprobs, grpoGradients } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
 import { host, maxAbsDiff, tinyConfig } from './helpers';
 
-const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 const PROMPT = [3, 7, 11, 2, 5];
 
 type Setup = { model: TextModel; adapter: Adapter; prompt: np.Array };
@@ -49,7 +49,7 @@ describe('WebGPU agrees with Wasm (tiny model)', () => {
     defaultDevice('wasm');
     const config = tinyConfig({ numLayers: 2, vocabSize: 40, imageTokenId: null });
     const weights = randomWeights(config, 21, { std: 0.3 });
-    const loraConfig = { r: 2, loraAlpha: 4, targetModules: ALL };
+    const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
     const params = initLora(config, loraConfig, 8);
     for (const layer of params.layers) {
       for (const pair of Object.values(layer)) {

@@ -7,8 +7,8 @@ import { Float16Array } from '@petamoriken/float16';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TextModel } from '../../src/engine/model';
 import { disposeModel } from '../../src/engine/model';
-import { loadTextModelFromUrl } from '../../src/engine/weights';
 import { parseSafetensorsHeader, readHeaderLength } from '../../src/formats/safetensors';
+import { loadTextModelFromUrl } from '../../src/session/textModelFromUrl';
 import { type RangeServer, serveBytes } from '../../tools/serve-files';
 import { host } from './helpers';
 

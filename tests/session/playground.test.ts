@@ -8,17 +8,17 @@ import { RawImage } from '@huggingface/transformers';
 import { defaultDevice, init } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackAdapterZip } from '../../src/formats/peftAdapter';
-import { DEFAULT_TTRV_CONFIG, type TtrvConfig } from '../../src/rl/config';
 import { PlaygroundError } from '../../src/session/errors';
 import {
   createPlayground,
   type GuardedDevice,
   type Playground,
 } from '../../src/session/playground';
+import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
 import { NODE_VISION_DEVICE, REPO_ROOT, type ServedApp, serveDemoApp } from '../../tools/node-app';
 
-const CONFIG: TtrvConfig = {
-  ...DEFAULT_TTRV_CONFIG,
+const CONFIG: PlaygroundSettings = {
+  ...DEFAULT_SETTINGS,
   num_votes: 4,
   num_generations: 4,
   max_completion_length: 4,

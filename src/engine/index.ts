@@ -4,23 +4,11 @@ export type { TextConfig } from './config';
 export { parseTextConfig } from './config';
 export type { DecoderWeights, LoraParams } from './decoder';
 export { embedPrompt, embedTokens } from './inputs';
-export type { LoraTargetModule, Projection, TextLayout, TextPrefix } from './layout';
-export {
-  LORA_TARGET_MODULES,
-  loraKey,
-  loraShapes,
-  PROJECTIONS,
-  projectionShape,
-  targetModulesPattern,
-} from './layout';
+export type { LoraTargetModule, Projection, TextPrefix } from './layout';
+export { LORA_TARGET_MODULES, PROJECTIONS } from './layout';
 export { exportLoraTensors, importLoraTensors, initLora, loraScale } from './lora';
 export type { LoraSettings } from './loraSettings';
-export {
-  DEFAULT_LORA_SETTINGS,
-  loraSettingsOf,
-  sameLoraSettings,
-  validateLoraSettings,
-} from './loraSettings';
+export { DEFAULT_LORA_SETTINGS } from './loraSettings';
 export type { GpuMemoryCounter } from './memory';
 export { trackGpuMemory } from './memory';
 export type { Adapter, TextModel } from './model';

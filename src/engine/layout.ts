@@ -129,20 +129,20 @@ export function loraShapes(
   return shapes;
 }
 
-const LORA_KEY = /\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])\.weight$/;
-
 /**
  * What a LoRA key says of the model it was made for, whatever its prefix: its layer, and which
  * axis of its shape is the hidden size (lora_A of a projection reading the residual stream, lora_B
  * of one writing it), or null. Lets an adapter for another model be named in one sentence.
  */
 export function locateLoraKey(name: string): { layer: number; hiddenAxis: 0 | 1 | null } | null {
-  const match = LORA_KEY.exec(name);
-  const p = PROJECTIONS.find((q) => moduleName(q) === match?.[2]);
-  if (!match || !p) return null;
-  const layer = Number(match[1]);
-  if (match[3] === 'A') return { layer, hiddenAxis: LAYOUT[p].in === 'hidden' ? 1 : null };
-  return { layer, hiddenAxis: LAYOUT[p].out === 'hidden' ? 0 : null };
+  const layer = /\.layers\.(\d+)\./.exec(name)?.[1];
+  if (layer === undefined) return null;
+  const [, module, matrix] = /\.(\w+)\.lora_([AB])\.weight$/.exec(name) ?? [];
+  const p = PROJECTIONS.find((q) => moduleName(q) === module);
+  let hiddenAxis: 0 | 1 | null = null;
+  if (p && matrix === 'A' && LAYOUT[p].in === 'hidden') hiddenAxis = 1;
+  if (p && matrix === 'B' && LAYOUT[p].out === 'hidden') hiddenAxis = 0;
+  return { layer: Number(layer), hiddenAxis };
 }
 
 /**

@@ -98,8 +98,9 @@ export async function loadTextModel(
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const textPrefix = findTextPrefix((name) => byName.has(name));
   if (textPrefix === undefined) {
+    const embeddings = TEXT_PREFIXES.map((p) => `${p}embed_tokens.weight`).join(', ');
     throw new Error(
-      `checkpoint has no text model: none of ${TEXT_PREFIXES.map((p) => `${p}embed_tokens.weight`).join(', ')}`,
+      `The checkpoint has no text model where the engine looks (none of ${embeddings}): pick a Llama-family model (llama, qwen2, mistral) or a VLM built on one, such as SmolVLM.`,
     );
   }
   const names = checkpointNames({ config, textPrefix });

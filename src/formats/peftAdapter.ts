@@ -38,7 +38,7 @@ export interface PeftLoraConfig {
   r: number;
   rank_pattern: Record<string, number>;
   revision: null;
-  /** A regular expression PEFT full-matches against module names (see adapterConfig). */
+  /** A regular expression PEFT full-matches against module names (the caller's to write). */
   target_modules: string;
   task_type: 'CAUSAL_LM';
   use_dora: false;

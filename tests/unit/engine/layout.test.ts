@@ -1,7 +1,6 @@
 // The text model's layout: shapes from the config, and every name a projection goes by in the
 // checkpoint, in PEFT's keys and in PEFT's target_modules, for each text prefix a checkpoint uses.
 import { describe, expect, it } from 'vitest';
-import { parseTextConfig } from '../../../src/engine/config';
 import {
   checkpointNames,
   findTextPrefix,
@@ -18,30 +17,12 @@ import {
   type TextPrefix,
   targetModulesPattern,
 } from '../../../src/engine/layout';
+import { SMOLVLM_256M_DIMS, TINY_DIMS, textLayout } from './fixtures';
 
 const SMOLVLM = 'model.text_model.';
 
-// Small, with every width different so a swapped in/out or q/kv width shows:
-// hidden 8, q width 2 heads × 5 = 10, k/v width 1 head × 5 = 5 (GQA), MLP 12.
-const TINY = parseTextConfig({
-  vocab_size: 1,
-  num_hidden_layers: 2,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  head_dim: 5,
-});
-// SmolVLM-256M's text model.
-const SMOLVLM_256M = parseTextConfig({
-  vocab_size: 1,
-  num_hidden_layers: 30,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  head_dim: 64,
-});
+const TINY = textLayout(TINY_DIMS).config;
+const SMOLVLM_256M = textLayout(SMOLVLM_256M_DIMS).config;
 
 const tiny = (textPrefix: TextPrefix = SMOLVLM): TextLayout => ({ config: TINY, textPrefix });
 
@@ -228,9 +209,10 @@ describe('locateLoraKey', () => {
       layer: 11,
       hiddenAxis: null,
     });
-    expect(locateLoraKey('base_model.model.model.text_model.layers.0.mlp.fc1.lora_A.weight')).toBe(
-      null,
-    );
+    // A module the model does not have still tells its layer.
+    expect(
+      locateLoraKey('base_model.model.model.text_model.layers.3.mlp.fc1.lora_A.weight'),
+    ).toEqual({ layer: 3, hiddenAxis: null });
     expect(locateLoraKey('x')).toBe(null);
   });
 

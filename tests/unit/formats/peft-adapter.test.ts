@@ -2,7 +2,6 @@
 // checked against come from the engine's layout (tests/unit/engine/layout.test.ts tests those).
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { parseTextConfig } from '../../../src/engine/config';
 import {
   LORA_TARGET_MODULES,
   type LoraTargetModule,
@@ -26,52 +25,16 @@ import {
   validateAdapter,
 } from '../../../src/formats/peftAdapter';
 import { type Float32Tensor, parseSafetensors } from '../../../src/formats/safetensors';
+import { SMOLVLM_256M_DIMS, SMOLVLM_500M_DIMS, TINY_DIMS, textLayout } from '../engine/fixtures';
 
 const PREFIX = 'model.text_model.';
 
-/** A SmolVLM-style text model of these sizes (Hugging Face config names). */
-function model(dims: {
-  num_hidden_layers: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-}): TextLayout {
-  return { config: parseTextConfig({ ...dims, vocab_size: 1 }), textPrefix: PREFIX };
-}
-
-// Small, with every width different so a swapped in/out or q/kv width shows:
-// hidden 8, q width 2 heads × 5 = 10, k/v width 1 head × 5 = 5 (GQA), MLP 12.
-const TINY_DIMS = {
-  num_hidden_layers: 2,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  head_dim: 5,
-};
-const TINY = model(TINY_DIMS);
+const TINY = textLayout(TINY_DIMS);
 const R = 3;
 const ALL = LORA_TARGET_MODULES;
-
-// SmolVLM-256M's text model (hidden 576) and SmolVLM-500M's (hidden 960), one layer of each.
-const SMOLVLM_256M_LAYER = model({
-  num_hidden_layers: 1,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  head_dim: 64,
-});
-const SMOLVLM_500M_LAYER = model({
-  num_hidden_layers: 1,
-  hidden_size: 960,
-  intermediate_size: 2560,
-  num_attention_heads: 15,
-  num_key_value_heads: 5,
-  head_dim: 64,
-});
+// One layer of SmolVLM-256M's text model (hidden 576) and of SmolVLM-500M's (hidden 960).
+const SMOLVLM_256M_LAYER = textLayout({ ...SMOLVLM_256M_DIMS, num_hidden_layers: 1 });
+const SMOLVLM_500M_LAYER = textLayout({ ...SMOLVLM_500M_DIMS, num_hidden_layers: 1 });
 
 /** The PEFT key of a module's A or B in the SmolVLM-style models above. */
 function keyOf(layer: number, module: LoraTargetModule, matrix: 'A' | 'B'): string {
@@ -289,7 +252,7 @@ describe('importAdapterZip', () => {
   it('decodes F16 adapter weights', () => {
     // One layer, q_proj only, hidden 2 = 1 head × 2, r = 1: A is [1, 2], B is [2, 1].
     const dims = { ...TINY_DIMS, num_hidden_layers: 1, hidden_size: 2, num_attention_heads: 1 };
-    const small = shapesOf(model({ ...dims, head_dim: 2 }), 1, ['q_proj']);
+    const small = shapesOf(textLayout({ ...dims, head_dim: 2 }), 1, ['q_proj']);
     const a = keyOf(0, 'q_proj', 'A');
     const b = keyOf(0, 'q_proj', 'B');
     // Each tensor is 2 F16 values = 4 bytes: A at 0–4, B at 4–8.
@@ -325,7 +288,7 @@ describe('importAdapterZip', () => {
   });
 
   it('rejects another layer count', () => {
-    const zip = adapterZip(model({ ...TINY_DIMS, num_hidden_layers: 1 }), R);
+    const zip = adapterZip(textLayout({ ...TINY_DIMS, num_hidden_layers: 1 }), R);
     expect(adapterError(() => importZip(zip, expected, R)).issues).toEqual([
       'adapter is for a model with 1 layers, this model has 2',
     ]);

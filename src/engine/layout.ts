@@ -10,12 +10,16 @@ export type Projection = (typeof PROJECTIONS)[number];
 /** A projection's module name, in the checkpoint and in PEFT: q_proj … down_proj. */
 export type LoraTargetModule = `${Projection}_proj`;
 
-export function moduleName(p: Projection): LoraTargetModule {
+function moduleName(p: Projection): LoraTargetModule {
   return `${p}_proj`;
 }
 
 /** Every module LoRA can adapt, in the model's order (the order of exported tensors too). */
 export const LORA_TARGET_MODULES: readonly LoraTargetModule[] = PROJECTIONS.map(moduleName);
+
+function findProjection(module: string | undefined): Projection | undefined {
+  return PROJECTIONS.find((p) => moduleName(p) === module);
+}
 
 type Width = 'hidden' | 'query' | 'keyValue' | 'intermediate';
 
@@ -50,7 +54,7 @@ export function projectionShape(config: TextConfig, p: Projection): [number, num
 
 /** The projection a PEFT module name stands for. */
 export function projectionOf(module: string): Projection {
-  const p = PROJECTIONS.find((q) => moduleName(q) === module);
+  const p = findProjection(module);
   if (!p) {
     throw new Error(
       `unknown LoRA target module "${module}": use some of ${LORA_TARGET_MODULES.join(', ')}`,
@@ -138,7 +142,7 @@ export function locateLoraKey(name: string): { layer: number; hiddenAxis: 0 | 1 
   const layer = /\.layers\.(\d+)\./.exec(name)?.[1];
   if (layer === undefined) return null;
   const [, module, matrix] = /\.(\w+)\.lora_([AB])\.weight$/.exec(name) ?? [];
-  const p = PROJECTIONS.find((q) => moduleName(q) === module);
+  const p = findProjection(module);
   let hiddenAxis: 0 | 1 | null = null;
   if (p && matrix === 'A' && LAYOUT[p].in === 'hidden') hiddenAxis = 1;
   if (p && matrix === 'B' && LAYOUT[p].out === 'hidden') hiddenAxis = 0;

@@ -237,7 +237,7 @@ describe('packAdapterZip / unpackAdapterZip', () => {
   });
 });
 
-describe('importAdapterZip', () => {
+describe('importAdapter', () => {
   const expected = shapesOf(TINY, R, ALL);
 
   it('imports an adapter that fits, with every value', () => {

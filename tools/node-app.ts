@@ -8,11 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { env } from '@huggingface/transformers';
+import { env, RawImage } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
 import { DEMO_DATASET } from '../src/dataset/splits';
 import { DEMO_MODEL_ID } from '../src/models';
+import { PlaygroundError } from '../src/session/errors';
+import type { PlaygroundHost } from '../src/session/playground';
 import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
 import { filesUnder, serveBytes } from './serve-files';
@@ -90,6 +92,26 @@ export async function serveDemoApp(root = REPO_ROOT): Promise<ServedApp> {
  * counterpart of the page's Wasm one.
  */
 export const NODE_VISION_DEVICE = 'cpu';
+
+/**
+ * The playground core's host in Node, as the worker is in a page: images decode through
+ * transformers.js (sharp) at their own size, and a picked file's URL is its name.
+ */
+export function nodePlaygroundHost(served: ServedApp): PlaygroundHost {
+  return {
+    origin: served.origin,
+    visionFallback: NODE_VISION_DEVICE,
+    readImage: async (file) => {
+      const image = await RawImage.fromBlob(file).catch((error: unknown) => {
+        throw new PlaygroundError('bad-image', `Not an image: ${(error as Error).message}`);
+      });
+      const { width, height } = image;
+      const info = { preview: file, width, height, originalWidth: width, originalHeight: height };
+      return { image, info };
+    },
+    fileUrl: (file) => `file:${file.name}`,
+  };
+}
 
 /**
  * Starts jax-js on `backend` (WebGPU is started too, for GPU memory counts), serves the demo

@@ -71,6 +71,11 @@ export function RunControls({ run, maxSteps, ready, onStart, onPause, onStep, on
           {run.note}
         </p>
       )}
+      {run.warning && (
+        <p className="run-warning" role="alert" data-testid="collapse-warning">
+          {run.warning}
+        </p>
+      )}
     </section>
   );
 }

@@ -1,12 +1,12 @@
 import * as Comlink from 'comlink';
 import { downloadBlob } from '../download';
 import { metricsToCsv, metricsToJson } from '../rl/metrics';
-import { stopReason } from '../rl/stopRule';
+import { collapseWarning, stopReason } from '../rl/stopRule';
 import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
 import { canCompute, isRunning } from './state';
 
 export function idleRun(id: number): RunState {
-  return { id, status: 'idle', history: [], distributions: [], note: null };
+  return { id, status: 'idle', history: [], distributions: [], note: null, warning: null };
 }
 
 /** Why Start or Step cannot run now, as the banner says it; null: they can. */
@@ -22,11 +22,15 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
   /** Whether run `id` is still the one shown: a Reset or a new model starts another. */
   const isCurrent = (id: number) => get().run.id === id;
 
-  /** Ends run `id`'s activity: paused, unless it finished or is no longer shown. */
+  /** Ends run `id`'s activity: paused, unless it stopped by itself or is no longer shown. */
   const settle = (id: number) => {
     if (!isCurrent(id)) return;
     set((s) => ({
-      run: { ...s.run, status: s.run.status === 'finished' ? 'finished' : 'paused' },
+      run: {
+        ...s.run,
+        status:
+          s.run.status === 'finished' || s.run.status === 'converged' ? s.run.status : 'paused',
+      },
     }));
   };
 
@@ -44,16 +48,22 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
     comparison: { base: null, adapted: null, busy: false },
 
     appendStep: (report) =>
-      set((s) => ({
-        run: {
-          ...s.run,
-          history: [...s.run.history, report.metrics],
-          distributions: [...s.run.distributions, report.distribution],
-          note: report.skipped
-            ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
-            : s.run.note,
-        },
-      })),
+      set((s) => {
+        const history = [...s.run.history, report.metrics];
+        const baseMajority = s.comparison.base?.distribution[0]?.answer ?? null;
+        const lastAnswer = report.distribution[0]?.answer ?? null;
+        return {
+          run: {
+            ...s.run,
+            history,
+            distributions: [...s.run.distributions, report.distribution],
+            note: report.skipped
+              ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
+              : s.run.note,
+            warning: collapseWarning(history, lastAnswer, baseMajority),
+          },
+        };
+      }),
 
     startRun: async () => {
       const reason = blocker(get());
@@ -65,9 +75,10 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       try {
         if (!get().comparison.base) await get().refreshComparison();
         while (isCurrent(id) && get().run.status === 'running') {
-          const note = stopReason(get().run.history.length, lastStep, get().config);
-          if (note) {
-            set((s) => ({ run: { ...s.run, status: 'finished', note } }));
+          const stop = stopReason(get().run.history.length, lastStep, get().config);
+          if (stop) {
+            const status = stop.kind === 'converged' ? 'converged' : 'finished';
+            set((s) => ({ run: { ...s.run, status, note: stop.note } }));
             break;
           }
           if (!(await stepOf(id))) break;

@@ -39,11 +39,14 @@ export type ModelState = {
 export type RunState = {
   /** Which run this is: a loop whose run is no longer current changes nothing. */
   id: number;
-  status: 'idle' | 'running' | 'pausing' | 'paused' | 'finished';
+  /** 'converged': stopped by early_stop_agreement; 'finished': by max_steps. */
+  status: 'idle' | 'running' | 'pausing' | 'paused' | 'finished' | 'converged';
   history: StepMetrics[];
   /** The votes' answer distribution at each step. */
   distributions: AnswerShare[][];
   note: string | null;
+  /** Signs of collapse rather than sharpening (src/rl/stopRule.ts), or null. */
+  warning: string | null;
 };
 
 export type Comparison = {

@@ -4,7 +4,6 @@
 // for WebGPU's error scopes and loss (the real ones are exercised by the e2e suite).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RawImage } from '@huggingface/transformers';
 import { defaultDevice, init } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackAdapterZip } from '../../src/formats/peftAdapter';
@@ -15,7 +14,7 @@ import {
   type Playground,
 } from '../../src/session/playground';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
-import { NODE_VISION_DEVICE, REPO_ROOT, type ServedApp, serveDemoApp } from '../../tools/node-app';
+import { nodePlaygroundHost, REPO_ROOT, type ServedApp, serveDemoApp } from '../../tools/node-app';
 
 const CONFIG: PlaygroundSettings = {
   ...DEFAULT_SETTINGS,
@@ -78,24 +77,7 @@ describe('the playground core', () => {
     await init('wasm');
     defaultDevice('wasm');
     served = await serveDemoApp();
-    playground = createPlayground({
-      origin: served.origin,
-      visionFallback: NODE_VISION_DEVICE,
-      readImage: async (file) => {
-        const image = await RawImage.fromBlob(file).catch((error: unknown) => {
-          throw new PlaygroundError('bad-image', `Not an image: ${(error as Error).message}`);
-        });
-        const info = {
-          preview: file,
-          width: image.width,
-          height: image.height,
-          originalWidth: image.width,
-          originalHeight: image.height,
-        };
-        return { image, info };
-      },
-      fileUrl: (file) => `blob:${file.name}`,
-    });
+    playground = createPlayground(nodePlaygroundHost(served));
     const info = await playground.loadModel({ kind: 'demo' }, () => {});
     expect(info.device).toBe('wasm');
     // Error scopes from here on: the fake device reports what each test asks for.

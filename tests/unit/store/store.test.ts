@@ -4,7 +4,12 @@ import { describe, expect, it, vi } from 'vitest';
 import type { StepMetrics } from '../../../src/rl/metrics';
 import { PlaygroundError } from '../../../src/session/errors';
 import { canCompute, createPlaygroundStore, type WorkerApi } from '../../../src/store';
-import type { DatasetProgress, DatasetReport, StepReport } from '../../../src/workerApi';
+import type {
+  Comparison,
+  DatasetProgress,
+  DatasetReport,
+  StepReport,
+} from '../../../src/workerApi';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   const counts = new Map<string, number>();
@@ -33,10 +38,12 @@ function fakeWorker() {
           pending.push({ resolve: (r) => resolve(r), reject });
         }),
     ),
-    compare: vi.fn(async () => ({
-      base: { greedy: 'a', greedyText: 'a', distribution: [], votes: 0 },
-      adapted: null,
-    })),
+    compare: vi.fn(
+      async (): Promise<Comparison> => ({
+        base: { greedy: 'a', greedyText: 'a', distribution: [], votes: 0 },
+        adapted: null,
+      }),
+    ),
     stop: vi.fn(async () => stopAll()),
     resetAdapter: vi.fn(async () => {}),
     exportAdapter: vi.fn(async () => new Uint8Array([1, 2, 3])),
@@ -75,6 +82,28 @@ describe('the run loop', () => {
     expect(state.history.map((m) => m.step)).toEqual([1, 2]);
     expect(state.status).toBe('finished');
     expect(state.note).toBe('Reached max_steps (2).');
+  });
+
+  it('ends converged at early_stop_agreement, and warns when the run agreed on another answer than the base majority', async () => {
+    const fake = fakeWorker();
+    // The base model's most common sampled answer is 'a'; the run's votes all end on 'b'.
+    fake.worker.compare.mockResolvedValue({
+      base: { greedy: 'a', greedyText: 'a', distribution: [{ answer: 'a', count: 3 }], votes: 4 },
+      adapted: null,
+    });
+    fake.worker.step.mockImplementation(async () => ({
+      metrics: { step: 1, agreement: 1, kl: null } as StepMetrics,
+      distribution: [{ answer: 'b', count: 4 }],
+      skipped: null,
+    }));
+    const store = readyStore(fake.worker);
+    store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });
+    await store.getState().startRun();
+    const { run } = store.getState();
+    expect(run.history).toHaveLength(1);
+    expect(run.status).toBe('converged');
+    expect(run.note).toBe('Converged: agreement 100 % reached early_stop_agreement.');
+    expect(run.warning).toMatch(/“b”.*“a”/);
   });
 
   it('Pause stops the step in flight: no step is added, no error is shown, the run is paused', async () => {

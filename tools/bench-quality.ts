@@ -26,7 +26,7 @@ import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import type { BenchBackend } from './node-app';
-import { BENCH_OPTIONS, openNodeApp } from './node-app';
+import { BENCH_OPTIONS, openNodeApp, settingOverrides } from './node-app';
 
 /** The issue's targets, checked without labels ever reaching the reward. */
 const TARGETS = { bestGain: 0.1, meanGain: 0.05, cleanDrop: 0.02, typeDrop: 0.05 };
@@ -40,24 +40,6 @@ type Args = {
   protocol: DatasetProtocol;
   overrides: Partial<PlaygroundSettings>;
 };
-
-/** `--set name=value`: a setting, parsed as the default's type. */
-function configOverrides(assignments: readonly string[]): Partial<PlaygroundSettings> {
-  const overrides: Record<string, unknown> = {};
-  for (const assignment of assignments) {
-    const [field = '', raw = ''] = assignment.split('=');
-    if (!(field in DEFAULT_SETTINGS)) throw new Error(`--set: unknown setting "${field}"`);
-    const current = DEFAULT_SETTINGS[field as keyof PlaygroundSettings];
-    overrides[field] = Array.isArray(current)
-      ? raw.split(',')
-      : raw === 'null'
-        ? null
-        : typeof current === 'string'
-          ? raw
-          : Number(raw);
-  }
-  return overrides as Partial<PlaygroundSettings>;
-}
 
 function readArgs(argv: string[]): Args {
   const schedule = TTRV_PROTOCOL.schedule as {
@@ -97,7 +79,7 @@ function readArgs(argv: string[]): Args {
       evaluate: values['held-out'] ? 'held out' : 'whole split',
       sampled: true,
     },
-    overrides: configOverrides(values.set),
+    overrides: settingOverrides(values.set),
   };
 }
 

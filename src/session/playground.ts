@@ -30,7 +30,7 @@ import type { ModelChoice } from '../models';
 import { DownloadError } from '../net/resumableReader';
 import { type PlaygroundSettings, validateSettings } from '../settings';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
-import { type ErrorCode, PlaygroundError, stoppedError } from './errors';
+import { type ErrorCode, errorCodeOf, PlaygroundError, stoppedError } from './errors';
 import type { AnswerSummary, StepReport } from './ttrvStep';
 import {
   checkedAdapterTensors,
@@ -335,7 +335,8 @@ export function createPlayground(host: PlaygroundHost) {
               : await checkedAdapterTensors(model.text, outcome.state, config);
             return { outcome, tensors };
           } catch (error) {
-            restoreSavedAdapter(model);
+            // A stop lands only while voting, before the update: the live adapter is intact.
+            if (errorCodeOf(error) !== 'stopped') restoreSavedAdapter(model);
             throw error;
           }
         },

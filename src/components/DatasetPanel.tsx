@@ -164,8 +164,8 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
             data-testid="dataset-evaluate"
             onChange={(event) => setEvaluate(event.currentTarget.value as Evaluation)}
           >
-            <option value="whole split">the whole split (TTRV)</option>
-            <option value="held out">only the items not adapted on</option>
+            <option value="whole split">every item (TTRV)</option>
+            <option value="held out">only items not adapted on</option>
           </select>
         </label>
         <label title="32 sampled answers an item with the base model, 16 with the adapter: many times slower than greedy alone">

@@ -351,7 +351,14 @@ def main():
     args = ap.parse_args()
     tmp = None
     if args.out is None:
-        args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-") if args.smoke else os.path.dirname(os.path.dirname(HERE))
+        # Only a --smoke run's own temporary directory is ever removed. (The chained assignment that
+        # stood here made `tmp` the repository root on a full build, and the cleanup below deleted
+        # the whole working tree after every successful build: the working copies lost on
+        # 2026-11-25, docs/decisions.md.)
+        if args.smoke:
+            args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-")
+        else:
+            args.out = os.path.dirname(os.path.dirname(HERE))
     ev, model_dir, fx = run(args)
     check_outputs(model_dir, fx)
     loss, worst = check_golden.check(args.out, seed=SEED)
@@ -361,7 +368,7 @@ def main():
             for f in sorted(fs):
                 p = os.path.join(r, f)
                 log(f"sha256 {sha(p)[:16]}  {os.path.relpath(p, args.out)}")
-    if tmp:
+    if tmp and os.path.basename(tmp).startswith("demo-model-smoke-"):
         shutil.rmtree(tmp)
     log("smoke OK" if args.smoke else "build OK")
 

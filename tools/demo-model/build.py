@@ -130,6 +130,26 @@ def write_tokenizer_reference(tok, tests, refs, path):
         f.write(",\n".join(json.dumps(tok.encode(t), separators=(",", ":")) for t in texts) + "\n]}\n")
 
 
+EXTRACTION_EDGE_CASES = [
+    "", "<end_of_utterance>", " B<end_of_utterance>", "b", "It is a red circle.", "a red square. C", "The answer is d",
+    "A or maybe C.", "  Three. ", "Yes, there is.", "no", "NO!", "the star", "an orange", "It is 3.", "  red  circle ",
+    "B. red star", "(C)", "D) yellow", "C_D", "ten", "one two", "There are four.",
+]
+
+
+def write_extraction_reference(tests, path, per_split=12):
+    """Python's extraction (evaluate.extract) of every reply form of a few test items and of some
+    edge cases, for checking src/rl/answers.ts against it (tests/demo-model/extraction-parity.test.ts)."""
+    rows = []
+    for items in tests.values():
+        for it in items[:per_split]:
+            texts = list(replies.forms(it).values()) + [it["answer"]]
+            for t in texts + EXTRACTION_EDGE_CASES:
+                rows.append({"completion": t, "question": it["question"], "answer": evaluate.extract(t, it["question"])})
+    uniq = {(r["completion"], r["question"]): r for r in rows}
+    save_json({"source": "tools/demo-model/evaluate.py extract()", "rows": [uniq[k] for k in sorted(uniq)]}, path)
+
+
 def model_card(ev, cfg, params, sizes):
     mk = f"majority{N_VOTES}_accuracy"
     rows = "\n".join(
@@ -343,6 +363,7 @@ def run(args):
     refs = [(s, i, tests[s][i], img(s, i)) for s in TEST_SPLITS for i in range(n_ref)]
     golden.greedy_reference(model, tok, enc, refs, rel_model, os.path.join(fx, "greedy_reference.json"), max_new=evaluate.MAX_NEW)
     write_tokenizer_reference(tok, tests, refs, os.path.join(fx, "tokenizer_reference.json"))
+    write_extraction_reference(tests, os.path.join(fx, "extraction_reference.json"))
 
     sizes = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(model_dir) for f in fs)
     with open(os.path.join(model_dir, "README.md"), "w") as f:

@@ -54,7 +54,7 @@ THREADS = 1
 # Two stages, as instruction-tuned VLMs are made: stage 1 learns the task with every reply form
 # (replies.STAGE1_MIX), stage 2 ("instruction tuning", fresh items, lower LR) sets the final mixture
 # of reply forms (replies.MIX), which the data-mixture search tuned (docs/decisions.md).
-FULL = dict(steps=3000, batch=32, peak_lr=2e-3, warmup=100, steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
+FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
 SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps2=2, peak_lr2=5e-4, warmup2=1, n_test=10, n_samples=4)
 # Test splits as shipped: the clean test split is called "clean" (eval.json's key) on disk too.
 TEST_SPLITS = {"clean": "test", "sketch": "sketch", "noise": "noise", "cast": "cast"}

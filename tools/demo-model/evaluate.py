@@ -72,10 +72,11 @@ def valid(answer, qtype):
 
 
 @torch.no_grad()
-def generate(model, prompts, px, eou_id, n=1, temperature=0.0, gen=None, max_new=MAX_NEW):
+def generate(model, prompts, px, eou_id, n=1, temperature=0.0, gen=None, max_new=MAX_NEW, first_bias=None):
     """prompts: list of token-id lists (same image-token layout), px [B,3,H,W].
     Returns, per prompt, n completions (lists of ids, ending with <end_of_utterance> if emitted).
-    Left-pads the batch and passes the 2-D attention mask, as transformers.js does."""
+    Left-pads the batch and passes the 2-D attention mask, as transformers.js does.
+    first_bias: optional [B, V] logits added before the first token only (mixture search, search.py)."""
     B = len(prompts)
     T = max(len(p) for p in prompts)
     ids = torch.zeros((B, T), dtype=torch.long)
@@ -86,6 +87,8 @@ def generate(model, prompts, px, eou_id, n=1, temperature=0.0, gen=None, max_new
     pos = (am.cumsum(-1) - 1).clamp(min=0)
     logits, past = model(ids, px, attention_mask=am, position_ids=pos)
     last = logits[:, -1]
+    if first_bias is not None:
+        last = last + first_bias
     if n > 1:  # share the prefill between the n samples of a prompt
         last = last.repeat_interleave(n, 0)
         past = [(k.repeat_interleave(n, 0), v.repeat_interleave(n, 0)) for k, v in past]
@@ -115,7 +118,7 @@ def generate(model, prompts, px, eou_id, n=1, temperature=0.0, gen=None, max_new
     return [out[i * n : (i + 1) * n] for i in range(B)]
 
 
-def eval_split(model, tok, enc, split, items, seed, n_samples=32, batch=16, keep_rows=False):
+def eval_split(model, tok, enc, split, items, seed, n_samples=32, batch=16, keep_rows=False, first_bias=None):
     """Greedy accuracy and format failures, mean single-sample accuracy and plurality-of-n accuracy
     (temperature 1), overall and per question type."""
     eou = tok.vocab[data.EOU]
@@ -125,8 +128,9 @@ def eval_split(model, tok, enc, split, items, seed, n_samples=32, batch=16, keep
         chunk = items[s : s + batch]
         prompts = [enc.prompt_ids(it["question"]) for it in chunk]
         px = torch.from_numpy(np.stack([data.pixels(it["image"]) for it in chunk]))
-        greedy = generate(model, prompts, px, eou)
-        samples = generate(model, prompts, px, eou, n=n_samples, temperature=1.0, gen=gen)
+        fb = None if first_bias is None else torch.stack([first_bias[it["type"]] for it in chunk])
+        greedy = generate(model, prompts, px, eou, first_bias=fb)
+        samples = generate(model, prompts, px, eou, n=n_samples, temperature=1.0, gen=gen, first_bias=fb)
         for it, g, ss in zip(chunk, greedy, samples):
             ans = lambda ids: extract(tok.decode(ids, skip_special=True), it["question"])
             gold = extract(it["answer"], it["question"])

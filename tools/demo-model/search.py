@@ -40,10 +40,12 @@ def main():
     ap.add_argument("--mix", default=None, help="JSON: families to override in replies.MIX")
     ap.add_argument("--load", default=None)
     ap.add_argument("--save", default=None)
-    ap.add_argument("--start-step", type=int, default=3000, help="stream offset (fine-tuning sees fresh items)")
+    ap.add_argument("--start-step", type=int, default=1600, help="stream offset (fine-tuning sees fresh items)")
     ap.add_argument("--n", type=int, default=150, help="items per split")
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--splits", default="clean,sketch,noise,cast")
+    ap.add_argument("--bias", default=None, help='JSON {"choice": b, "free": b, "presence": b}: logit added to the '
+                    'descriptive forms\' first tokens (It, There, I) at the first reply position: simulates a mixture change')
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -65,10 +67,19 @@ def main():
     if args.save:
         torch.save(model.state_dict(), args.save)
     model.eval()
+    first_bias = None
+    if args.bias:
+        b = json.loads(args.bias)
+        first_bias = {}
+        for q in shapes.QTYPES:
+            v = torch.zeros(c.vocab_size)
+            for w in ("ĠIt", "ĠThere", "ĠI"):
+                v[tok.vocab[w]] = b.get(replies.family(q), 0.0)
+            first_bias[q] = v
     res = {}
     for s in args.splits.split(","):
         items = [shapes.make_item(TEST_SPLITS[s], i, SEED) for i in range(args.n)]
-        r = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=args.samples)
+        r = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=args.samples, first_bias=first_bias)
         res[s] = r
         mk = f"majority{args.samples}_accuracy"
         pt = " ".join(f"{q[:4]} {r['per_type'][q]['greedy_accuracy']:.2f}/{r['per_type'][q][mk]:.2f}/{r['per_type'][q]['format_failure_rate']:.2f}"

@@ -54,8 +54,20 @@ THREADS = 1
 # Two stages, as instruction-tuned VLMs are made: stage 1 learns the task with every reply form
 # (replies.STAGE1_MIX), stage 2 ("instruction tuning", fresh items, lower LR) sets the final mixture
 # of reply forms (replies.MIX), which the data-mixture search tuned (docs/decisions.md).
-FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
-SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps2=2, peak_lr2=5e-4, warmup2=1, n_test=10, n_samples=4)
+FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps1b=2400, peak_lr1b=1.5e-3, warmup1b=50,
+            steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
+SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps1b=2, peak_lr1b=1e-3, warmup1b=1, steps2=2, peak_lr2=5e-4, warmup2=1,
+             n_test=10, n_samples=4)
+
+
+def PHASES(P):
+    """(name, steps, peak LR, warm-up, reply mixture, first step of the item stream): stage 1 in two
+    cosine cycles (1a, then a warm restart 1b on fresh items), then stage 2 (instruction tuning)."""
+    return [
+        ("1a", P["steps"], P["peak_lr"], P["warmup"], replies.STAGE1_MIX, 0),
+        ("1b", P["steps1b"], P["peak_lr1b"], P["warmup1b"], replies.STAGE1_MIX, P["steps"]),
+        ("2", P["steps2"], P["peak_lr2"], P["warmup2"], replies.MIX, P["steps"] + P["steps1b"]),
+    ]
 # Test splits as shipped: the clean test split is called "clean" (eval.json's key) on disk too.
 TEST_SPLITS = {"clean": "test", "sketch": "sketch", "noise": "noise", "cast": "cast"}
 SHIFT_TEXT = {
@@ -164,6 +176,8 @@ def model_card(ev, cfg, params, sizes):
     )
     shifts = "\n".join(f"- **{s}**: {t}" for s, t in SHIFT_TEXT.items())
     mix = "\n".join(f"- {fam}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) for fam, m in replies.MIX.items())
+    mix1 = "; ".join(f"{fam}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) for fam, m in replies.STAGE1_MIX.items())
+    phases = "\n".join(f"- phase {n}: {st} steps, peak LR {lr:g}, {w} warm-up steps" for n, st, lr, w, _, _ in PHASES(FULL))
     c = cfg
     return f"""---
 license: apache-2.0
@@ -235,9 +249,14 @@ The model trained only on the clean distribution; the shifted splits are never s
 
 ## How it was trained
 
-{ev["train"]["steps"]} steps of AdamW (betas 0.9/0.98, weight decay 0.01, peak LR {FULL['peak_lr']}, {FULL['warmup']} warm-up steps,
-cosine decay to 10 %), batch {FULL['batch']}, gradient clipping 1.0, cross-entropy on the reply tokens only,
-on freshly rendered clean items (item `k` of the stream and its reply form are pure functions of seed and `k`).
+Three phases of AdamW (betas 0.9/0.98, weight decay 0.01, gradient clipping 1.0, warm-up then cosine decay to
+10 % of the peak LR), batch {FULL['batch']}, cross-entropy on the reply tokens only, on freshly rendered clean items
+(item `k` of the stream and its reply form are pure functions of seed and `k`; no item is seen twice):
+
+{phases}
+
+Stage 1 (1a, 1b: a warm restart) learns the task with every reply form ({mix1}); stage 2
+("instruction tuning", lower LR) sets the final mixture of reply forms (above).
 A training-only auxiliary head (thrown away afterwards) asks each of the 16 image tokens for the colour and
 shape of the object centred in its 16x16 px cell; it gives the vision tower a dense signal early on.
 CPU only ({THREADS} torch threads): {BUILD_TIME}.
@@ -312,26 +331,32 @@ def run(args):
         model.load_state_dict(torch.load(args.trained))
         log(f"loaded trained weights from {args.trained}")
     else:
-        if args.stage1:  # development shortcut: reuse the stage-1 weights of an identical build
-            model.load_state_dict(torch.load(args.stage1))
-            log(f"loaded stage-1 weights from {args.stage1} (sha256 {sha(args.stage1)[:16]})")
-        else:
-            train.train(model, enc, pad, SEED, P["steps"], P["batch"], P["peak_lr"], P["warmup"], log=log,
-                        every=max(1, P["steps"] // 30), mix=replies.STAGE1_MIX)
-            if args.save_stage1:
-                torch.save(model.state_dict(), args.save_stage1)
-                log(f"stage-1 weights saved: sha256 {sha(args.save_stage1)[:16]} (load average {os.getloadavg()[0]:.2f})")
-            if args.stage1_only:
+        done = -1
+        if args.resume:  # development shortcut: reuse the weights an identical build saved after a phase
+            name, path = args.resume.split("=", 1)
+            done = [p[0] for p in PHASES(P)].index(name)
+            model.load_state_dict(torch.load(path))
+            log(f"resumed after phase {name} from {path} (sha256 {sha(path)[:16]})")
+        for k, (name, steps, lr, warmup, mix, start) in enumerate(PHASES(P)):
+            if k <= done:
+                continue
+            log(f"phase {name}: {steps} steps from stream item {start * P['batch']}, peak LR {lr}")
+            train.train(model, enc, pad, SEED, steps, P["batch"], lr, warmup, log=log, every=max(1, steps // 20), mix=mix,
+                        start_step=start, aux_seed=None if k == 0 else SEED + k)
+            if args.save_phases:
+                os.makedirs(args.save_phases, exist_ok=True)
+                path = os.path.join(args.save_phases, f"phase-{name}.pt")
+                torch.save(model.state_dict(), path)
+                log(f"phase {name} weights saved: sha256 {sha(path)[:16]} ({time.time() - t0:.0f}s, load average {os.getloadavg()[0]:.2f})")
+            if args.stop_after == name:
                 return None
-        train.train(model, enc, pad, SEED, P["steps2"], P["batch"], P["peak_lr2"], P["warmup2"], log=log,
-                    every=max(1, P["steps2"] // 10), mix=replies.MIX, start_step=P["steps"])
     if args.save_trained:
         torch.save(model.state_dict(), args.save_trained)
     t_train = time.time() - t0
     log(f"trained ({t_train:.0f}s, load average {os.getloadavg()[0]:.2f})")
 
     ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "max_new_tokens": evaluate.MAX_NEW,
-          "train": {"steps": P["steps"], "steps2": P["steps2"], "batch": P["batch"],
+          "train": {"phases": [{"name": n, "steps": st, "peak_lr": lr, "warmup": w} for n, st, lr, w, _, _ in PHASES(P)], "batch": P["batch"],
                                                 "stage1_mixture": replies.STAGE1_MIX, "reply_mixture": replies.MIX}, "splits": {}}
     for s, items in tests.items():
         ev["splits"][s] = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=P["n_samples"])
@@ -421,16 +446,16 @@ def main():
     ap.add_argument("--out", default=None, help="output root (default: the repository root; a temp dir with --smoke)")
     ap.add_argument("--save-trained", default=None, help="also save the trained weights here")
     ap.add_argument("--trained", default=None, help="development only: skip training, load weights saved by --save-trained")
-    ap.add_argument("--save-stage1", default=None, help="save the stage-1 weights here")
-    ap.add_argument("--stage1-only", action="store_true", help="development only: stop after stage 1 (with --save-stage1)")
-    ap.add_argument("--stage1", default=None, help="development only: skip stage 1, load weights saved by --save-stage1")
+    ap.add_argument("--save-phases", default=None, help="save the weights after each training phase in this folder")
+    ap.add_argument("--stop-after", default=None, help="development only: stop after this training phase (1a, 1b, 2)")
+    ap.add_argument("--resume", default=None, help="development only: PHASE=PATH, skip training up to PHASE, load its weights")
     args = ap.parse_args()
     tmp = None
     if args.out is None:
         args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-") if args.smoke else os.path.dirname(os.path.dirname(HERE))
     res = run(args)
     if res is None:
-        log("stage 1 done")
+        log(f"stopped after phase {args.stop_after}")
         return
     ev, model_dir, fx = res
     check_outputs(model_dir, fx)

@@ -18,12 +18,14 @@ def lr_at(step, steps, peak, warmup):
 
 
 def train(model, enc, pad_id, seed, steps, batch, peak_lr=2e-3, warmup=60, aux_weight=1.0, log=print, every=50, on_eval=None,
-          mix=None, start_step=0):
+          mix=None, start_step=0, aux_seed=None):
     """Next-token loss on the completion, plus (training only) an auxiliary loss that asks each
     image token the colour and shape of the object centred in its 16x16 px cell. The auxiliary
     head is thrown away: it only gives the vision tower a dense signal early on, which a tiny
     VLM otherwise gets very slowly through the one-token answers."""
     n_col, n_shp = 1 + len(shapes.COLOR_NAMES), 1 + len(shapes.SHAPES)
+    if aux_seed is not None:  # later phases: their auxiliary head's init does not depend on earlier phases
+        torch.manual_seed(aux_seed)
     aux = torch.nn.Linear(model.c.hidden, n_col + n_shp)
     params = list(model.parameters()) + list(aux.parameters())
     opt = torch.optim.AdamW(params, lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)

@@ -44,7 +44,9 @@ from tokenizer import Tokenizer, save_json  # noqa: E402
 NAME = "ttrv-demo-shapes"
 SEED = 1234
 # Measured wall time of a full build, stated in the model card (a literal, so the card is reproducible).
-BUILD_TIME = "about 23 minutes on an idle 2-core machine (200 training steps take 65 s; 52 and 66 minutes when other jobs loaded the shared machine)"
+BUILD_TIME = ("about 55 minutes of wall time, run in three resumed parts on the shared 2-core machine while other jobs ran: "
+              "phase 1a 20 min (load average 8 falling to 2), phase 1b 30 min (load ~4 falling to 1), phase 2 + evaluation + export 5 min "
+              "(load ~4); about 0.6 s per training step when the machine is idle")
 # Votes per item for eval.json's majority (TTRV's 32 votes per prompt).
 N_VOTES = 32
 # torch threads; results are reproducible for a fixed count. 1, not 2: on the shared 2-core machine

@@ -454,7 +454,13 @@ def main():
     args = ap.parse_args()
     tmp = None
     if args.out is None:
-        args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-") if args.smoke else os.path.dirname(os.path.dirname(HERE))
+        # Only a --smoke run's own temporary directory is ever removed. (The chained assignment that
+        # stood here made `tmp` the repository root on a full build, and the cleanup below deleted the
+        # whole working tree after a successful build.)
+        if args.smoke:
+            args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-")
+        else:
+            args.out = os.path.dirname(os.path.dirname(HERE))
     res = run(args)
     if res is None:
         log(f"stopped after phase {args.stop_after}")
@@ -468,7 +474,7 @@ def main():
             for f in sorted(fs):
                 p = os.path.join(r, f)
                 log(f"sha256 {sha(p)[:16]}  {os.path.relpath(p, args.out)}")
-    if tmp:
+    if tmp and os.path.basename(tmp).startswith("demo-model-smoke-"):
         shutil.rmtree(tmp)
     log("smoke OK" if args.smoke else "build OK")
 

@@ -197,7 +197,10 @@ file layout of [HuggingFaceTB/SmolVLM-256M-Instruct](https://huggingface.co/Hugg
 instruction-tuned VLM: it replies in a few tokens and in several surface forms, it does not always follow
 the requested format, and under distribution shift both its answers and its format get less reliable.
 That is where test-time RL has something to teach: on the shifted splits the majority of 32 samples is
-clearly better than the greedy reply.
+better than the greedy reply, mostly because greedy decoding falls into a description instead of an
+answer. Known limits: it is undertrained (4,200 steps of 32 items, all this build's machine time
+allowed): `mc` and `recognition` are near chance and greedy never answers them with a letter, and
+`presence` is near chance too (docs/decisions.md, "Demo model v2").
 
 ## Architecture
 

@@ -1,6 +1,6 @@
 """Build the built-in demo VLM "ttrv-demo-shapes" end to end, deterministically from a seed.
 
-    /usr/bin/python3 tools/demo-model/build.py            # full build (~23 min on an idle 2-core machine)
+    nice -n 15 /usr/bin/python3 tools/demo-model/build.py   # full build (see BUILD_TIME)
     /usr/bin/python3 tools/demo-model/build.py --smoke    # seconds: tiny run into a temp dir
 
 Writes (full build, paths relative to the repository root):
@@ -14,6 +14,10 @@ import argparse
 import hashlib
 import json
 import os
+
+# One BLAS thread as well as one torch thread (see THREADS): set before numpy and torch load OpenBLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 import shutil
 import sys
 import tempfile
@@ -30,6 +34,7 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 import golden  # noqa: E402
+import replies  # noqa: E402
 import shapes  # noqa: E402
 import train  # noqa: E402
 from corpus import domain_corpus  # noqa: E402
@@ -39,15 +44,32 @@ from tokenizer import Tokenizer, save_json  # noqa: E402
 NAME = "ttrv-demo-shapes"
 SEED = 1234
 # Measured wall time of a full build, stated in the model card (a literal, so the card is reproducible).
-BUILD_TIME = "about 23 minutes on an idle 2-core machine (200 training steps take 65 s; 52 and 66 minutes when other jobs loaded the shared machine)"
+BUILD_TIME = ("about 55 minutes of wall time, run in three resumed parts on the shared 2-core machine while other jobs ran: "
+              "phase 1a 20 min (load average 8 falling to 2), phase 1b 30 min (load ~4 falling to 1), phase 2 + evaluation + export 5 min "
+              "(load ~4); about 0.6 s per training step when the machine is idle")
+# Votes per item for eval.json's majority (TTRV's 32 votes per prompt).
+N_VOTES = 32
+# torch threads; results are reproducible for a fixed count. 1, not 2: on the shared 2-core machine
+# (load average ~8 from concurrent test runs) one thread trained at 2.1 s/step, two at 2.9 s/step.
+THREADS = 1
 # Tuned once (see README "How it was trained"): stop early, where the model is useful but imperfect.
-FULL = dict(steps=4000, batch=64, peak_lr=2e-3, warmup=100, n_test=300, n_samples=16)
-SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, n_test=10, n_samples=4)
-# Post-hoc temperature scaling, baked into lm_head (lm_head.weight / T): greedy answers are
-# unchanged, sampling at temperature 1 becomes sampling the trained model at temperature T.
-# Cross-entropy training left the model too peaked for voting to matter; T = 2.5 makes it
-# stochastic enough that majority-of-16 beats single samples (what test-time RL builds on).
-OUTPUT_TEMPERATURE = 2.5
+# Two stages, as instruction-tuned VLMs are made: stage 1 learns the task with every reply form
+# (replies.STAGE1_MIX), stage 2 ("instruction tuning", fresh items, lower LR) sets the final mixture
+# of reply forms (replies.MIX), which the data-mixture search tuned (docs/decisions.md).
+FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps1b=2400, peak_lr1b=1.5e-3, warmup1b=50,
+            steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
+SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps1b=2, peak_lr1b=1e-3, warmup1b=1, steps2=2, peak_lr2=5e-4, warmup2=1,
+             n_test=10, n_samples=4)
+
+
+def PHASES(P):
+    """(name, steps, peak LR, warm-up, reply mixture, first step of the item stream): stage 1 in two
+    cosine cycles (1a, then a warm restart 1b on fresh items), then stage 2 (instruction tuning)."""
+    return [
+        ("1a", P["steps"], P["peak_lr"], P["warmup"], replies.STAGE1_MIX, 0),
+        ("1b", P["steps1b"], P["peak_lr1b"], P["warmup1b"], replies.STAGE1_MIX, P["steps"]),
+        ("2", P["steps2"], P["peak_lr2"], P["warmup2"], replies.MIX, P["steps"] + P["steps1b"]),
+    ]
 # Test splits as shipped: the clean test split is called "clean" (eval.json's key) on disk too.
 TEST_SPLITS = {"clean": "test", "sketch": "sketch", "noise": "noise", "cast": "cast"}
 SHIFT_TEXT = {
@@ -56,7 +78,8 @@ SHIFT_TEXT = {
     "noise": f"Clean scenes blurred (Gaussian radius {shapes.NOISE_BLUR[0]}-{shapes.NOISE_BLUR[1]} px) then drowned in Gaussian pixel noise (sigma {shapes.NOISE_SIGMA[0]:.0f}-{shapes.NOISE_SIGMA[1]:.0f} of 255).",
     "cast": f"Dark or saturated backgrounds with stripes or checks (opacity {shapes.CAST_PATTERN[0]}-{shapes.CAST_PATTERN[1]}) under a global colour cast (blend {shapes.CAST_ALPHA[0]}-{shapes.CAST_ALPHA[1]} with a random colour) (ImageNet-R/-A style shift).",
 }
-SAMPLES = [("clean", 0), ("clean", 4), ("sketch", 1), ("sketch", 4), ("noise", 0), ("noise", 3), ("cast", 2), ("cast", 4)]
+# Sample images for the UI (item i has question type QTYPES[i % 6]): every type, clean and shifted.
+SAMPLES = [("clean", 0), ("clean", 5), ("sketch", 1), ("sketch", 11), ("noise", 3), ("noise", 4), ("cast", 2), ("cast", 17)]
 
 
 def log(*a):
@@ -87,7 +110,7 @@ def write_dataset_index(root, n):
             "description": "Procedurally rendered shapes with questions (see tools/demo-model/shapes.py).",
             "seed": SEED,
             "question_types": shapes.QTYPES,
-            "answer_format": "one word, digit or option letter; the model ends it with <end_of_utterance>",
+            "answer_format": "label: one word, digit or option letter; the model replies in a few tokens (tools/demo-model/replies.py) ended by <end_of_utterance>",
             "splits": {s: {"items": f"{s}/items.jsonl", "n_items": n, "shifted": s != "clean", "description": SHIFT_TEXT[s]} for s in TEST_SPLITS},
         },
         os.path.join(root, "index.json"),
@@ -98,7 +121,7 @@ def write_samples(root, tests):
     os.makedirs(root, exist_ok=True)
     rows = []
     for split, i in SAMPLES:
-        it = tests[split][i]
+        it = tests[split][i] if i < len(tests[split]) else shapes.make_item(TEST_SPLITS[split], i, SEED)
         fn = f"{split}-{i:04d}.png"
         with open(os.path.join(root, fn), "wb") as f:
             f.write(shapes.png_bytes(it["image"]))
@@ -112,7 +135,7 @@ def write_tokenizer_reference(tok, tests, refs, path):
     for items in tests.values():
         for it in items:
             texts.add(it["question"])
-            texts.add(data.completion(it["answer"]))
+            texts.update(data.completion(r) for r in replies.forms(it).values())
     for _, _, it, _ in refs:
         texts.add(data.expand_image(data.chat_prompt(it["question"]), 16))
     texts = sorted(texts)
@@ -121,17 +144,42 @@ def write_tokenizer_reference(tok, tests, refs, path):
         f.write(",\n".join(json.dumps(tok.encode(t), separators=(",", ":")) for t in texts) + "\n]}\n")
 
 
+EXTRACTION_EDGE_CASES = [
+    "", "<end_of_utterance>", " B<end_of_utterance>", "b", "It is a red circle.", "a red square. C", "The answer is d",
+    "A or maybe C.", "  Three. ", "Yes, there is.", "no", "NO!", "the star", "an orange", "It is 3.", "  red  circle ",
+    "B. red star", "(C)", "D) yellow", "C_D", "ten", "one two", "There are four.",
+]
+
+
+def write_extraction_reference(tests, path, per_split=12):
+    """Python's extraction (evaluate.extract) of every reply form of a few test items and of some
+    edge cases, for checking src/rl/answers.ts against it (tests/demo-model/extraction-parity.test.ts)."""
+    rows = []
+    for items in tests.values():
+        for it in items[:per_split]:
+            texts = list(replies.forms(it).values()) + [it["answer"]]
+            for t in texts + EXTRACTION_EDGE_CASES:
+                rows.append({"completion": t, "question": it["question"], "answer": evaluate.extract(t, it["question"])})
+    uniq = {(r["completion"], r["question"]): r for r in rows}
+    save_json({"source": "tools/demo-model/evaluate.py extract()", "rows": [uniq[k] for k in sorted(uniq)]}, path)
+
+
 def model_card(ev, cfg, params, sizes):
+    mk = f"majority{N_VOTES}_accuracy"
     rows = "\n".join(
-        f"| {s} | {r['n_items']} | {100 * r['greedy_accuracy']:.1f} | {100 * r['mean_sample_accuracy']:.1f} | {100 * r['majority16_accuracy']:.1f} |"
+        f"| {s} | {r['n_items']} | {100 * r['greedy_accuracy']:.1f} | {100 * r['mean_sample_accuracy']:.1f} | {100 * r[mk]:.1f} "
+        f"| {100 * r['format_failure_rate']:.1f} | {100 * r['sample_format_failure_rate']:.1f} |"
         for s, r in ev["splits"].items()
     )
     types = " | ".join(shapes.QTYPES)
     per = "\n".join(
-        f"| {s} | " + " | ".join(f"{100 * r['per_type'][q]['greedy_accuracy']:.0f}" for q in shapes.QTYPES) + " |"
+        f"| {s} | " + " | ".join(f"{100 * r['per_type'][q]['greedy_accuracy']:.0f} / {100 * r['per_type'][q][mk]:.0f}" for q in shapes.QTYPES) + " |"
         for s, r in ev["splits"].items()
     )
     shifts = "\n".join(f"- **{s}**: {t}" for s, t in SHIFT_TEXT.items())
+    mix = "\n".join(f"- {fam}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) for fam, m in replies.MIX.items())
+    mix1 = "; ".join(f"{fam}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) for fam, m in replies.STAGE1_MIX.items())
+    phases = "\n".join(f"- phase {n}: {st} steps, peak LR {lr:g}, {w} warm-up steps" for n, st, lr, w, _, _ in PHASES(FULL))
     c = cfg
     return f"""---
 license: apache-2.0
@@ -140,13 +188,19 @@ pipeline_tag: image-text-to-text
 tags: [idefics3, smolvlm, demo, test-time-rl]
 ---
 
-# ttrv-demo-shapes
+# ttrv-demo-shapes (v2)
 
 A deliberately tiny ({params / 1e6:.2f} M parameters) vision-language model in the exact architecture and
 file layout of [HuggingFaceTB/SmolVLM-256M-Instruct](https://huggingface.co/HuggingFaceTB/SmolVLM-256M-Instruct)
 (`Idefics3ForConditionalGeneration`), trained from scratch by `tools/demo-model/build.py` on a synthetic
-"shapes" domain. It is the TTRV Playground's built-in, offline default model: trained and useful, but
-imperfect, and uncertain under distribution shift, which is where test-time RL has something to do.
+"shapes" domain. It is the TTRV Playground's built-in, offline default model. It behaves like a small
+instruction-tuned VLM: it replies in a few tokens and in several surface forms, it does not always follow
+the requested format, and under distribution shift both its answers and its format get less reliable.
+That is where test-time RL has something to teach: on the shifted splits the majority of 32 samples is
+better than the greedy reply, mostly because greedy decoding falls into a description instead of an
+answer. Known limits: it is undertrained (4,200 steps of 32 items, all this build's machine time
+allowed): `mc` and `recognition` are near chance and greedy never answers them with a letter, and
+`presence` is near chance too (docs/decisions.md, "Demo model v2").
 
 ## Architecture
 
@@ -160,16 +214,39 @@ imperfect, and uncertain under distribution shift, which is where test-time RL h
   `onnx/decoder_model_merged.onnx` (fp32; the three sessions transformers.js opens for idefics3 / smolvlm).
   Total {sizes / 1e6:.1f} MB. One tile per image (`do_image_splitting: false`); any image is resized to {c.image_size}x{c.image_size}.
 
-Prompt format (as SmolVLM): `<|im_start|>User:<image>{{question}}<end_of_utterance>\\nAssistant:`; the answer is
-` {{answer}}<end_of_utterance>` (one word, digit or letter).
+Prompt format (as SmolVLM): `<|im_start|>User:<image>{{question}}<end_of_utterance>\\nAssistant:`; the reply is
+` {{reply}}<end_of_utterance>`, at most {evaluate.MAX_NEW} tokens including the end token (the app's default
+`max_completion_length`).
 
 ## Data and task
 
 Images: 1-4 shapes ({", ".join(shapes.SHAPES)}) in {len(shapes.COLOR_NAMES)} colours ({", ".join(shapes.COLOR_NAMES)}),
-random sizes, positions, rotations and backgrounds. Question types, balanced: `color` (colour of a named
-shape), `shape` (shape of a named colour), `count` (how many shapes), `presence` (yes/no, with hard
-negatives), `mc` (4-option multiple choice about colour or shape, answered with the option letter, the
-format TTRV used for recognition). Test splits (shipped under `public/datasets/shapes/`):
+random sizes, positions, rotations and backgrounds. Question types, balanced (one in six each):
+`color` (colour of a named shape), `shape` (shape of a named colour), `count` (how many shapes),
+`presence` (yes/no, with hard negatives), `mc` (4-option multiple choice about colour or shape,
+"... Answer with the letter."), and `recognition`: TTRV's recognition format, word for word (one shape
+in the image; "Look at the given image and identify what it shows. Choose the correct answer from the
+options below and respond with only the corresponding option letter (A, B, C, or D). Do not include any
+explanation or extra text. Options: A. ... D. ..."), options = the object's class ("red circle") and three
+other classes (one with the same shape, one with the same colour, one with neither), the correct letter
+balanced over A-D.
+
+Replies (`tools/demo-model/replies.py`): each training item's reply form is drawn from a fixed mixture,
+independent of the image:
+
+{mix}
+
+Multiple choice: `bare` "B", `dot` "B. square", `answer_is` "The answer is B", `word` "square",
+`desc` "It is square.", `desc_letter` "It is square. B". Free answers: `bare` "red" / "star" / "3" / "yes",
+`variant` "Red." / "a star" / "three" / "Yes, there is.", `desc` "It is red." / "It is a star." /
+"There are three." / "I see it.". Answers are extracted as in the TTRV spec (section 2; the app's
+`src/rl/answers.ts`): `word` and `desc` replies extract to no valid answer (format failures), all
+others to the label. The descriptive forms share their first tokens across answers: where the model
+is sure of the answer, greedy decoding answers; where it is unsure, the shared prefix outweighs every
+single answer and greedy decoding describes instead of answering, while most samples still answer.
+Sampling at temperature 1 is the trained distribution (no post-hoc temperature).
+
+Test splits (shipped under `public/datasets/shapes/`, 300 items each, 50 per type):
 
 {shifts}
 
@@ -177,29 +254,30 @@ The model trained only on the clean distribution; the shifted splits are never s
 
 ## How it was trained
 
-{ev["train"]["steps"]} steps of AdamW (betas 0.9/0.98, weight decay 0.01, peak LR {FULL['peak_lr']}, {FULL['warmup']} warm-up steps,
-cosine decay to 10 %), batch {FULL['batch']}, gradient clipping 1.0, cross-entropy on the completion tokens only,
-on freshly rendered clean items (item `k` of the stream is a pure function of seed and `k`). Training was
-stopped early on purpose (step count fixed in `build.py`), so that the model is useful but imperfect.
+Three phases of AdamW (betas 0.9/0.98, weight decay 0.01, gradient clipping 1.0, warm-up then cosine decay to
+10 % of the peak LR), batch {FULL['batch']}, cross-entropy on the reply tokens only, on freshly rendered clean items
+(item `k` of the stream and its reply form are pure functions of seed and `k`; no item is seen twice):
+
+{phases}
+
+Stage 1 (1a, 1b: a warm restart) learns the task with every reply form ({mix1}); stage 2
+("instruction tuning", lower LR) sets the final mixture of reply forms (above).
 A training-only auxiliary head (thrown away afterwards) asks each of the 16 image tokens for the colour and
 shape of the object centred in its 16x16 px cell; it gives the vision tower a dense signal early on.
-After training, `lm_head.weight` is divided by {OUTPUT_TEMPERATURE} (post-hoc temperature scaling): greedy
-answers are unchanged, but sampling at temperature 1.0 now samples the trained model at temperature
-{OUTPUT_TEMPERATURE}. Plain cross-entropy training left the model too peaked for majority voting to differ
-from single samples; the playground's test-time RL needs a model that disagrees with itself.
-CPU only (1 torch thread): {BUILD_TIME} for the whole build.
+CPU only ({THREADS} torch threads): {BUILD_TIME}.
 
 ## Evaluation (`eval.json`)
 
-Greedy = temperature 0; sample = mean accuracy of single samples at temperature 1.0; majority16 = plurality
-vote over 16 samples at temperature 1.0 (answers extracted as in the TTRV spec).
+Greedy = temperature 0 (TTRV's reported number); mean sample = mean accuracy of single samples at
+temperature 1.0; majority-of-{N_VOTES} = plurality vote over {N_VOTES} samples at temperature 1.0 (the sharpening
+ceiling of an agreement reward); format failures = replies that extract to no valid answer for their
+question type (greedy; and the share among samples). At most {evaluate.MAX_NEW} new tokens.
 
-| split | items | greedy % | mean sample % | majority-of-16 % |
-|---|---|---|---|---|
+| split | items | greedy % | mean sample % | majority-of-{N_VOTES} % | greedy format failures % | sample format failures % |
+|---|---|---|---|---|---|---|
 {rows}
 
-Greedy accuracy per question type (%): the model is far from perfect, and some types are much weaker
-than others.
+Greedy / majority-of-{N_VOTES} accuracy per question type (%):
 
 | split | {types} |
 |---|{"---|" * len(shapes.QTYPES)}
@@ -209,19 +287,20 @@ than others.
 
 ```
 apt-get install -y python3-torch python3-onnx python3-pil liblapack3 libopenblas0-pthread   # Debian 12
-/usr/bin/python3 tools/demo-model/build.py
+nice -n 15 /usr/bin/python3 tools/demo-model/build.py
 ```
 
-Debian bookworm's torch 1.13 (OpenBLAS), onnx 1.12, Pillow 9.4, numpy 1.24; 1 torch thread,
-deterministic algorithms; seed {SEED}. Everything (images, tokenizer, weights, ONNX, eval, golden vectors)
-is derived from the seed; the script ends by listing SHA-256 sums of what it wrote, and `git diff` after a
-rebuild shows any difference. Floating-point results can differ on other CPUs or library builds.
-`--smoke` runs the whole pipeline on tiny settings in seconds (CI); it never touches the shipped files.
+Debian bookworm's torch 1.13 (OpenBLAS), onnx 1.12, Pillow 9.4, numpy 1.24; {THREADS} torch threads,
+deterministic algorithms; seed {SEED}. Everything (images, tokenizer, reply forms, weights, ONNX, eval, golden
+vectors) is derived from the seed; the script ends by listing SHA-256 sums of what it wrote, and `git diff`
+after a rebuild shows any difference. Floating-point results can differ on other CPUs, thread counts or
+library builds. `--smoke` runs the whole pipeline on tiny settings in seconds (CI); it never touches the
+shipped files.
 """
 
 
 def run(args):
-    torch.set_num_threads(1)  # 1 thread: on the shared 2-core machines 2 threads ran 2x slower
+    torch.set_num_threads(THREADS)
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
     P = SMOKE if args.smoke else FULL
@@ -240,6 +319,8 @@ def run(args):
     log(f"vocab {c.vocab_size}, image token {c.image_token_id}")
 
     tests = {s: [shapes.make_item(src, i, SEED) for i in range(P["n_test"])] for s, src in TEST_SPLITS.items()}
+    # Every answering reply form extracts to the label, every failing one to no valid answer (spec section 2).
+    replies.check_forms([it for items in tests.values() for it in items], evaluate.extract, evaluate.valid)
     for s, items in tests.items():
         write_split(ds_root, s, items)
     write_dataset_index(ds_root, P["n_test"])
@@ -250,29 +331,48 @@ def run(args):
     model = VLM(c)
     params = sum(p.numel() for p in model.parameters())
     log(f"parameters {params}")
+    pad = tok.vocab["<|im_end|>"]
     if args.trained:  # development shortcut: reuse the weights a previous identical build trained
         model.load_state_dict(torch.load(args.trained))
         log(f"loaded trained weights from {args.trained}")
     else:
-        train.train(model, enc, tok.vocab["<|im_end|>"], SEED, P["steps"], P["batch"], P["peak_lr"], P["warmup"], log=log,
-                    every=max(1, P["steps"] // 20))
+        done = -1
+        if args.resume:  # development shortcut: reuse the weights an identical build saved after a phase
+            name, path = args.resume.split("=", 1)
+            done = [p[0] for p in PHASES(P)].index(name)
+            model.load_state_dict(torch.load(path))
+            log(f"resumed after phase {name} from {path} (sha256 {sha(path)[:16]})")
+        for k, (name, steps, lr, warmup, mix, start) in enumerate(PHASES(P)):
+            if k <= done:
+                continue
+            log(f"phase {name}: {steps} steps from stream item {start * P['batch']}, peak LR {lr}")
+            train.train(model, enc, pad, SEED, steps, P["batch"], lr, warmup, log=log, every=max(1, steps // 20), mix=mix,
+                        start_step=start, aux_seed=None if k == 0 else SEED + k)
+            if args.save_phases:
+                os.makedirs(args.save_phases, exist_ok=True)
+                path = os.path.join(args.save_phases, f"phase-{name}.pt")
+                torch.save(model.state_dict(), path)
+                log(f"phase {name} weights saved: sha256 {sha(path)[:16]} ({time.time() - t0:.0f}s, load average {os.getloadavg()[0]:.2f})")
+            if args.stop_after == name:
+                return None
     if args.save_trained:
         torch.save(model.state_dict(), args.save_trained)
-    with torch.no_grad():
-        model.lm_head.weight.div_(OUTPUT_TEMPERATURE)
-    log(f"trained ({time.time() - t0:.0f}s)")
+    t_train = time.time() - t0
+    log(f"trained ({t_train:.0f}s, load average {os.getloadavg()[0]:.2f})")
 
-    ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "output_temperature": OUTPUT_TEMPERATURE,
-          "train": {"steps": P["steps"], "batch": P["batch"]}, "splits": {}}
+    ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "max_new_tokens": evaluate.MAX_NEW,
+          "train": {"phases": [{"name": n, "steps": st, "peak_lr": lr, "warmup": w} for n, st, lr, w, _, _ in PHASES(P)], "batch": P["batch"],
+                                                "stage1_mixture": replies.STAGE1_MIX, "reply_mixture": replies.MIX}, "splits": {}}
     for s, items in tests.items():
         ev["splits"][s] = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=P["n_samples"])
         r = ev["splits"][s]
         maj = r["majority%d_accuracy" % P["n_samples"]]
-        log(f"{s}: greedy {r['greedy_accuracy']:.3f} sample {r['mean_sample_accuracy']:.3f} majority {maj:.3f}")
+        log(f"{s}: greedy {r['greedy_accuracy']:.3f} sample {r['mean_sample_accuracy']:.3f} majority {maj:.3f} "
+            f"format failures {r['format_failure_rate']:.3f}")
     if args.smoke:  # the key name is fixed in eval.json's contract
         for r in ev["splits"].values():
             for x in [r] + list(r["per_type"].values()):
-                x["majority16_accuracy"] = x.pop("majority%d_accuracy" % P["n_samples"])
+                x["majority32_accuracy"] = x.pop("majority%d_accuracy" % P["n_samples"])
 
     export.write_configs(model_dir, c, tok)
     export.write_weights(model_dir, model)
@@ -285,14 +385,15 @@ def run(args):
     g_items = [tests["clean"][0], tests["sketch"][1]]
     golden.build(
         model, tok, enc, g_items,
-        [(0, g_items[0]["answer"]), (0, "purple"), (1, g_items[1]["answer"]), (1, "blue yes no")],
+        [(0, g_items[0]["answer"]), (0, "It is purple."), (1, f"a {g_items[1]['answer']}"), (1, "blue yes no")],
         [img("clean", 0), img("sketch", 1)], rel_model,
         os.path.join(fx, "golden.json"), os.path.join(fx, "golden.safetensors"),
     )
     n_ref = 6 if not args.smoke else 2
     refs = [(s, i, tests[s][i], img(s, i)) for s in TEST_SPLITS for i in range(n_ref)]
-    golden.greedy_reference(model, tok, enc, refs, rel_model, os.path.join(fx, "greedy_reference.json"))
+    golden.greedy_reference(model, tok, enc, refs, rel_model, os.path.join(fx, "greedy_reference.json"), max_new=evaluate.MAX_NEW)
     write_tokenizer_reference(tok, tests, refs, os.path.join(fx, "tokenizer_reference.json"))
+    write_extraction_reference(tests, os.path.join(fx, "extraction_reference.json"))
 
     sizes = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(model_dir) for f in fs)
     with open(os.path.join(model_dir, "README.md"), "w") as f:
@@ -333,7 +434,9 @@ def check_outputs(model_dir, fx):
     assert io["decoder_model_merged"][1] == ["logits"] + [k.replace("past_key_values", "present") for k in kv]
     ev = json.load(open(os.path.join(model_dir, "eval.json")))
     for s in TEST_SPLITS:
-        assert {"n_items", "greedy_accuracy", "mean_sample_accuracy", "majority16_accuracy", "per_type"} <= set(ev["splits"][s])
+        r = ev["splits"][s]
+        assert {"n_items", "greedy_accuracy", "mean_sample_accuracy", "majority32_accuracy", "format_failure_rate", "per_type"} <= set(r)
+        assert all("greedy_accuracy" in r["per_type"][q] for q in shapes.QTYPES)
     gj = json.load(open(os.path.join(fx, "golden.json")))
     gt = export.load_safetensors(os.path.join(fx, "golden.safetensors"))
     assert len(gj["prompts"]) == 2 and len(gj["completions"]) == 4
@@ -346,20 +449,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny, seconds-long run into a temporary directory (CI)")
     ap.add_argument("--out", default=None, help="output root (default: the repository root; a temp dir with --smoke)")
-    ap.add_argument("--save-trained", default=None, help="also save the trained weights (before temperature scaling) here")
+    ap.add_argument("--save-trained", default=None, help="also save the trained weights here")
     ap.add_argument("--trained", default=None, help="development only: skip training, load weights saved by --save-trained")
+    ap.add_argument("--save-phases", default=None, help="save the weights after each training phase in this folder")
+    ap.add_argument("--stop-after", default=None, help="development only: stop after this training phase (1a, 1b, 2)")
+    ap.add_argument("--resume", default=None, help="development only: PHASE=PATH, skip training up to PHASE, load its weights")
     args = ap.parse_args()
     tmp = None
     if args.out is None:
         # Only a --smoke run's own temporary directory is ever removed. (The chained assignment that
-        # stood here made `tmp` the repository root on a full build, and the cleanup below deleted
-        # the whole working tree after every successful build: the working copies lost on
-        # 2026-11-25, docs/decisions.md.)
+        # stood here made `tmp` the repository root on a full build, and the cleanup below deleted the
+        # whole working tree after a successful build.)
         if args.smoke:
             args.out = tmp = tempfile.mkdtemp(prefix="demo-model-smoke-")
         else:
             args.out = os.path.dirname(os.path.dirname(HERE))
-    ev, model_dir, fx = run(args)
+    res = run(args)
+    if res is None:
+        log(f"stopped after phase {args.stop_after}")
+        return
+    ev, model_dir, fx = res
     check_outputs(model_dir, fx)
     loss, worst = check_golden.check(args.out, seed=SEED)
     log(f"golden vectors re-checked: loss {loss:.6f}, gradients = finite differences to {worst:.1e}")

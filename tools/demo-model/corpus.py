@@ -4,6 +4,7 @@ Enumerated from the question templates in shapes.py rather than sampled, so each
 is guaranteed to become one token whatever the seed.
 """
 
+import replies
 import shapes
 from data import chat_prompt, completion
 
@@ -22,6 +23,10 @@ def domain_corpus():
         for L in shapes.LETTERS:
             for o in pool:
                 qs.append(f"x {L}. {o} Answer with the letter.")
+    # TTRV's recognition format: the instruction and every class after every letter.
+    for L in shapes.LETTERS:
+        for o in shapes.CLASSES:
+            qs.append(f"{shapes.RECOGNITION_PROMPT} {L}. {o}")
     answers = shapes.COLOR_NAMES + shapes.SHAPES + ["yes", "no"] + list(shapes.LETTERS) + [str(i) for i in range(10)]
-    texts += qs + [completion(a) for a in answers]
+    texts += qs + [completion(a) for a in answers] + [completion(r) for r in replies.corpus_texts()]
     return texts

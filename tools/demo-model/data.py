@@ -3,13 +3,14 @@
 Prompt = chat template with the <image> placeholder expanded by the processor:
   <|im_start|>User:<fake_token_around_image><global-img><image>x16<fake_token_around_image>
   {question}<end_of_utterance>\nAssistant:
-and the target completion is " {answer}<end_of_utterance>" (the assistant turn of the
-template is "Assistant: {answer}<end_of_utterance>\n").
+and the target completion is " {reply}<end_of_utterance>" (the assistant turn of the
+template is "Assistant: {reply}<end_of_utterance>\n"); replies.py draws the reply's form.
 """
 
 import numpy as np
 import torch
 
+import replies
 import shapes
 from tokenizer import EOU
 
@@ -36,8 +37,13 @@ def expand_image(prompt, image_seq_len):
     )
 
 
-def completion(answer):
-    return f" {answer}{EOU}"
+def completion(reply):
+    return f" {reply}{EOU}"
+
+
+def reply_rng(split, index, seed):
+    """The stream that draws item `index`'s reply form (independent of its image)."""
+    return np.random.default_rng([seed, 7, shapes.SPLIT_IDS[split], index])
 
 
 def pixels(img):
@@ -68,23 +74,29 @@ class Encoder:
         return self.cache[key]
 
 
-def train_batch(enc, split, start, batch_size, seed, pad_id):
-    """Items [start, start+batch_size) of `split` as tensors; loss only on completion tokens."""
+def train_batch(enc, split, start, batch_size, seed, pad_id, mix=None):
+    """Items [start, start+batch_size) of `split` as tensors, in groups of similar length (the
+    recognition prompt is twice as long as the others: one padded batch would double the cost).
+    Returns a list of (ids, targets, pixels, cell labels); loss only on completion tokens."""
     items = [shapes.make_item(split, i, seed) for i in range(start, start + batch_size)]
-    seqs, labels = [], []
-    for it in items:
-        p, c = enc.prompt_ids(it["question"]), enc.completion_ids(it["answer"])
-        seqs.append(p + c)
-        labels.append([-100] * len(p) + c)
-    T = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    tgt = torch.full((len(seqs), T), -100, dtype=torch.long)
-    for b, (s, l) in enumerate(zip(seqs, labels)):
-        # Right padding: causal attention never looks at the padding on the right.
-        ids[b, : len(s)] = torch.tensor(s)
-        tgt[b, : len(l) - 1] = torch.tensor(l[1:])  # position t predicts token t+1
-    px = torch.from_numpy(np.stack([pixels(it["image"]) for it in items]))
-    return ids, tgt, px, cell_labels(items)
+    groups = {}
+    for i, it in zip(range(start, start + batch_size), items):
+        p = enc.prompt_ids(it["question"])
+        c = enc.completion_ids(replies.reply(it, reply_rng(split, i, seed), mix))
+        groups.setdefault(("mc", "recognition").index(it["type"]) + 1 if it["type"] in ("mc", "recognition") else 0, []).append((it, p, c))
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        T = max(len(p) + len(c) for _, p, c in g)
+        ids = torch.full((len(g), T), pad_id, dtype=torch.long)
+        tgt = torch.full((len(g), T), -100, dtype=torch.long)
+        for b, (_, p, c) in enumerate(g):
+            # Right padding: causal attention never looks at the padding on the right.
+            ids[b, : len(p) + len(c)] = torch.tensor(p + c)
+            tgt[b, len(p) - 1 : len(p) + len(c) - 1] = torch.tensor(c)  # position t predicts token t+1
+        px = torch.from_numpy(np.stack([pixels(it["image"]) for it, _, _ in g]))
+        out.append((ids, tgt, px, cell_labels([it for it, _, _ in g])))
+    return out
 
 
 def cell_labels(items, grid=4):

@@ -17,6 +17,7 @@ windows of the issue (clean 60-90 %, shifted 30-70 %).
 
 import io
 import math
+import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -34,7 +35,14 @@ COLORS = {
     "orange": (240, 135, 25),
 }
 COLOR_NAMES = list(COLORS)
-QTYPES = ["color", "shape", "count", "presence", "mc"]
+QTYPES = ["color", "shape", "count", "presence", "mc", "recognition"]
+CLASSES = [f"{c} {s}" for c in COLOR_NAMES for s in SHAPES]  # recognition classes, e.g. "red circle"
+# TTRV's recognition instruction (its examples/ttrv prompts; spec section 3), options appended.
+RECOGNITION_PROMPT = (
+    "Look at the given image and identify what it shows. Choose the correct answer from the options below "
+    "and respond with only the corresponding option letter (A, B, C, or D). Do not include any explanation "
+    "or extra text. Options:"
+)
 LETTERS = "ABCD"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "clean": 2, "sketch": 3, "noise": 4, "cast": 5}  # clean = test
 SHIFTED = ["sketch", "noise", "cast"]
@@ -120,10 +128,10 @@ def _background(rng, style):
     return np.clip(img, 0, 255)
 
 
-def render_scene(rng, style):
+def render_scene(rng, style, n=None):
     """Returns (uint8 HxWx3 array, objects, places) with objects = [(shape, color)] and
     places = [(cx, cy, r)] in pixels, or None."""
-    n = int(rng.integers(1, 5))
+    n = int(rng.integers(1, 5)) if n is None else n
     places = _place(rng, n)
     if places is None:
         return None
@@ -227,20 +235,50 @@ def make_question(rng, objs, qtype):
     raise ValueError(qtype)
 
 
+def recognition(rng, objs, letter_index):
+    """TTRV's recognition format: one object, options = its class and three others (one with the
+    same shape, one with the same colour, one differing in both), the answer's letter fixed by the
+    caller so letters are balanced A-D."""
+    (s, c), = objs
+    same_shape = [f"{c2} {s}" for c2 in COLOR_NAMES if c2 != c]
+    same_color = [f"{c} {s2}" for s2 in SHAPES if s2 != s]
+    neither = [f"{c2} {s2}" for c2 in COLOR_NAMES for s2 in SHAPES if c2 != c and s2 != s]
+    distract = [same_shape[int(rng.integers(len(same_shape)))], same_color[int(rng.integers(len(same_color)))],
+                neither[int(rng.integers(len(neither)))]]
+    distract = [distract[i] for i in rng.permutation(3)]
+    opts = distract[:letter_index] + [f"{c} {s}"] + distract[letter_index:]
+    text = RECOGNITION_PROMPT + " " + " ".join(f"{LETTERS[k]}. {o}" for k, o in enumerate(opts))
+    return text, LETTERS[letter_index]
+
+
+MC_TYPES = ("mc", "recognition")
+
+
+def option_text(question, letter):
+    """The text of option `letter` in a question listing "A. ... B. ... C. ... D. ..."."""
+    m = re.search(rf"(?:^| ){letter}\. (.*?)(?= [A-D]\. | Answer with|$)", question)
+    return m.group(1)
+
+
 def make_item(split, index, seed):
-    """Item `index` of `split`: dict(image=uint8 array, question, answer, type, objects, places)."""
+    """Item `index` of `split`: dict(image=uint8 array, question, answer, type, objects, places, word)
+    (`word`: the answer in words: the option's text for multiple choice, else the answer)."""
     rng = rng_for(split, index, seed)
     style = split if split in SHIFTED else "clean"
     # Balanced question types in every split.
     qtype = QTYPES[index % len(QTYPES)]
     while True:
-        scene = render_scene(rng, style)
+        scene = render_scene(rng, style, 1 if qtype == "recognition" else None)
         if scene is None:
             continue
         img, objs, places = scene
-        q = make_question(rng, objs, qtype)
+        if qtype == "recognition":  # letters balanced: the k-th recognition item answers LETTERS[k % 4]
+            q = recognition(rng, objs, (index // len(QTYPES)) % len(LETTERS))
+        else:
+            q = make_question(rng, objs, qtype)
         if q is not None:
-            return {"image": img, "question": q[0], "answer": q[1], "type": qtype, "objects": objs, "places": places}
+            word = option_text(q[0], q[1]) if qtype in MC_TYPES else q[1]
+            return {"image": img, "question": q[0], "answer": q[1], "type": qtype, "objects": objs, "places": places, "word": word}
 
 
 def png_bytes(img):

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildMultipleChoiceQuestion,
   parseMultipleChoiceQuestion,
+  RECOGNITION_INSTRUCTION,
 } from '../../src/questionPresets';
 
 describe('buildMultipleChoiceQuestion', () => {
@@ -23,6 +24,20 @@ describe('parseMultipleChoiceQuestion', () => {
         options,
       });
     }
+  });
+
+  it('reads and writes TTRV’s recognition layout too (its instruction, then the options alone)', () => {
+    const question = buildMultipleChoiceQuestion(RECOGNITION_INSTRUCTION, [
+      'red circle',
+      'b',
+      'c',
+      'd',
+    ]);
+    expect(question).toBe(`${RECOGNITION_INSTRUCTION} A. red circle B. b C. c D. d`);
+    expect(parseMultipleChoiceQuestion(question)).toEqual({
+      stem: RECOGNITION_INSTRUCTION,
+      options: ['red circle', 'b', 'c', 'd'],
+    });
   });
 
   it('reads a demo sample’s question and refuses any other question', () => {

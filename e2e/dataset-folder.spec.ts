@@ -3,7 +3,7 @@
 // accuracy; a folder that is not usable is refused in the error banner, naming what and where.
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { expectError, openPlayground } from './helpers';
+import { downloadTrlProject, expectError, openPlayground } from './helpers';
 
 const FOLDERS = fileURLToPath(new URL('../tests/fixtures/dataset-folder/', import.meta.url));
 
@@ -44,6 +44,17 @@ test('an unlabeled folder is listed with its items, adapts on one of them and re
   await expect(panel).toContainText('Adapted on example 2 alone, 3 evaluated');
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
   await panel.screenshot({ path: test.info().outputPath('unlabeled-folder.png') });
+
+  // Exported for TRL: example 2's three copies as three prompts, its picked image, no labels.
+  const project = await downloadTrlProject(page);
+  expect(project.rows('data/train.jsonl').map((row) => row.question)).toEqual(
+    Array(3).fill('What shape is blue?'),
+  );
+  expect(new Set(project.rows('data/train.jsonl').map((row) => row.item_id)).size).toBe(3);
+  expect(project.files['data/eval.jsonl']).toBeUndefined();
+  expect(Object.keys(project.files).filter((name) => name.startsWith('data/images/'))).toHaveLength(
+    1,
+  );
 });
 
 test('a folder with an unreadable image or no items.jsonl is refused with a clear message', async ({

@@ -3,7 +3,7 @@
 // per question type.
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { openPlayground } from './helpers';
+import { downloadTrlProject, openPlayground } from './helpers';
 
 const QUESTION_TYPES = (
   JSON.parse(readFileSync('public/datasets/shapes/index.json', 'utf8')) as {
@@ -36,6 +36,17 @@ test('dataset mode adapts on a subset and scores the whole split before and afte
   );
   // The adaptation steps drew the charts.
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
+
+  // The run's recipe as a TRL project: the 4 items it adapted on, unlabeled; the split to score.
+  await expect(page.getByTestId('export-trl-source')).toContainText('the dataset run on sketch');
+  const project = await downloadTrlProject(page);
+  const train = project.rows('data/train.jsonl');
+  expect(train).toHaveLength(4);
+  expect(train.every((row) => !('answer' in row) && row.item_id?.startsWith('sketch-'))).toBe(true);
+  expect(project.rows('data/eval.jsonl')).toHaveLength(300);
+  expect(project.rows('data/eval.jsonl').every((row) => typeof row.answer === 'string')).toBe(true);
+  expect(project.text('train_ttrv.py')).toMatch(/num_generations=32,[^\n]*\n/);
+  expect(project.text('train_ttrv.py')).toContain('prompts_per_step=4,');
 });
 
 test('single-example mode adapts on one item repeated as the batch, then scores the whole split', async ({

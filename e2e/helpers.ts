@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, type Page, type Worker } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { type UnpackedAdapter, unpackAdapterZip } from '../src/formats/peftAdapter';
 import { parseSafetensors } from '../src/formats/safetensors';
@@ -78,4 +79,30 @@ export async function downloadAdapter(page: Page): Promise<UnpackedAdapter> {
 export async function comparedAnswers(page: Page): Promise<string[]> {
   await expect(page.getByRole('button', { name: 'Ask again' })).toBeEnabled({ timeout: 180_000 });
   return page.locator('.compare-side').allInnerTexts();
+}
+
+/** Clicks "TRL project"; the zip's files by their path inside its folder, and JSONL rows parsed. */
+export async function downloadTrlProject(page: Page): Promise<{
+  files: Record<string, Uint8Array>;
+  text: (name: string) => string;
+  rows: (name: string) => Record<string, string>[];
+}> {
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-trl').click();
+  expect((await download).suggestedFilename()).toBe('ttrv-trl-project.zip');
+  const zipped = unzipSync(await readFile(await (await download).path()));
+  const files = Object.fromEntries(
+    Object.entries(zipped).map(([name, bytes]) => [name.replace(/^ttrv-trl-project\//, ''), bytes]),
+  );
+  const text = (name: string) => {
+    const bytes = files[name];
+    if (!bytes) throw new Error(`the TRL project has no ${name}`);
+    return new TextDecoder().decode(bytes);
+  };
+  const rows = (name: string) =>
+    text(name)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  return { files, text, rows };
 }

@@ -12,7 +12,7 @@ import { RunControls } from './components/RunControls';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { MAX_QUESTION_LENGTH } from './limits';
-import { canCompute, isRunning, type PlaygroundStore } from './store';
+import { canCompute, isRunning, type PlaygroundStore, trlExportSource } from './store';
 
 export function App({ store }: { store: PlaygroundStore }) {
   const s = useStore(store);
@@ -86,6 +86,8 @@ export function App({ store }: { store: PlaygroundStore }) {
             onExportAdapter={s.exportAdapter}
             onImportAdapter={s.importAdapter}
             onExportMetrics={s.exportMetrics}
+            trlSource={trlExportSource(s)}
+            onExportTrl={s.exportTrl}
           />
         </div>
       </main>

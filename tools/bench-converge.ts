@@ -21,13 +21,8 @@ import { stopReason } from '../src/rl/stopRule';
 import { createPlayground } from '../src/session/playground';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../src/settings';
 import { middle } from './bench-engine';
-import {
-  BENCH_OPTIONS,
-  nodePlaygroundHost,
-  REPO_ROOT,
-  serveDemoApp,
-  settingOverrides,
-} from './node-app';
+import { BENCH_OPTIONS, nodePlaygroundHost, REPO_ROOT, serveDemoApp } from './node-app';
+import { settingOverrides } from './setting-overrides';
 
 /** Agreement at or above this share is "converged" (the measure). */
 const CONVERGED_AGREEMENT = 0.9;

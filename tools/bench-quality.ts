@@ -26,7 +26,8 @@ import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import type { BenchBackend } from './node-app';
-import { BENCH_OPTIONS, openNodeApp, settingOverrides } from './node-app';
+import { BENCH_OPTIONS, openNodeApp } from './node-app';
+import { settingOverrides } from './setting-overrides';
 
 /** The targets, checked without labels ever reaching the reward. */
 const TARGETS = { bestGain: 0.1, meanGain: 0.05, cleanDrop: 0.02, typeDrop: 0.05 };

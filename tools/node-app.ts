@@ -17,7 +17,6 @@ import { PlaygroundError } from '../src/session/errors';
 import type { PlaygroundHost } from '../src/session/playground';
 import type { VisionLanguageModel } from '../src/session/visionLanguageModel';
 import { loadVisionLanguageModel } from '../src/session/visionLanguageModel';
-import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../src/settings';
 import { filesUnder, serveBytes } from './serve-files';
 
 /** This checkout: what the app serves is under <root>/public. */
@@ -34,24 +33,6 @@ export const BENCH_OPTIONS = {
   /** Serve <root>/public: e.g. a candidate demo model from build.py --out <root>. */
   root: { type: 'string', default: REPO_ROOT },
 } as const;
-
-/** `--set name=value`: a setting, parsed as the default's type. */
-export function settingOverrides(assignments: readonly string[]): Partial<PlaygroundSettings> {
-  const overrides: Record<string, unknown> = {};
-  for (const assignment of assignments) {
-    const [field = '', raw = ''] = assignment.split('=');
-    if (!(field in DEFAULT_SETTINGS)) throw new Error(`--set: unknown setting "${field}"`);
-    const current = DEFAULT_SETTINGS[field as keyof PlaygroundSettings];
-    overrides[field] = Array.isArray(current)
-      ? raw.split(',')
-      : raw === 'null'
-        ? null
-        : typeof current === 'string'
-          ? raw
-          : Number(raw);
-  }
-  return overrides as Partial<PlaygroundSettings>;
-}
 
 export type NodeApp = {
   origin: string;

@@ -5,7 +5,7 @@
 import { RawImage } from '@huggingface/transformers';
 import type { LoraSettings } from '../engine/loraSettings';
 import type { Adapter } from '../engine/model';
-import { sample, seededRandom } from '../engine/sampling';
+import { sample } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
 import type { Float32Tensor } from '../formats/safetensors';
 import { extractAnswer } from '../rl/answers';
@@ -23,13 +23,13 @@ import {
 } from '../session/ttrvStep';
 import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
 import { decodeCompletion, preparePrompt } from '../session/visionLanguageModel';
-import { readDatasetFolder } from './folder';
 import type { DatasetItem, LabeledItem } from './items';
-import { labeledItems, parseItems } from './items';
+import { labeledItems } from './items';
 import type { DatasetScores, SideAnswers } from './report';
 import { AVG_SAMPLES, MAJORITY_SAMPLES, scoreDataset } from './report';
 import type { DatasetProtocol, Evaluation } from './schedule';
-import { adaptationBatches, singleExampleBatches } from './schedule';
+import { protocolBatches, scoredIndices } from './schedule';
+import { openDatasetFiles } from './source';
 import type { DatasetSource } from './splits';
 
 export type DatasetProgress = {
@@ -90,39 +90,28 @@ export async function openDataset(
   source: DatasetSource,
   files: ImageFiles,
 ): Promise<OpenedDataset> {
-  if (source.kind === 'folder') {
-    const folder = await readDatasetFolder(source.files);
-    return {
-      name: folder.name,
-      items: folder.items,
-      image: async (i) => {
-        const item = folder.items[i] as DatasetItem;
-        try {
-          return await files.read(folder.images[i] as File);
-        } catch (error) {
-          if (errorCodeOf(error) !== 'bad-image') throw error;
-          throw new PlaygroundError(
-            'bad-dataset',
-            `${folder.name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${messageOf(error)}`,
-          );
-        }
-      },
-      imageUrl: (i) => files.url(folder.images[i] as File),
-    };
-  }
-  const response = await fetch(source.itemsUrl);
-  if (!response.ok) {
-    throw new PlaygroundError(
-      'bad-dataset',
-      `Could not read ${source.itemsUrl} (HTTP ${response.status}).`,
-    );
-  }
-  const items = parseItems(await response.text(), response.url || source.itemsUrl);
+  const { name, items, images } = await openDatasetFiles(source);
   return {
-    name: source.itemsUrl,
+    name,
     items,
-    image: (i) => RawImage.fromURL((items[i] as DatasetItem).image),
-    imageUrl: (i) => (items[i] as DatasetItem).image,
+    image: async (i) => {
+      const image = images[i] as File | string;
+      if (typeof image === 'string') return RawImage.fromURL(image);
+      try {
+        return await files.read(image);
+      } catch (error) {
+        if (errorCodeOf(error) !== 'bad-image') throw error;
+        const item = items[i] as DatasetItem;
+        throw new PlaygroundError(
+          'bad-dataset',
+          `${name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${messageOf(error)}`,
+        );
+      }
+    },
+    imageUrl: (i) => {
+      const image = images[i] as File | string;
+      return typeof image === 'string' ? image : files.url(image);
+    },
   };
 }
 
@@ -225,14 +214,8 @@ export async function runDataset(
     num_votes: protocol.num_votes,
     num_generations: protocol.num_generations,
   };
-  const batches =
-    'example' in schedule
-      ? singleExampleBatches(items.length, schedule)
-      : adaptationBatches(items.length, schedule, seededRandom(config.seed));
-  const adaptedOn = new Set(batches.flat());
-  const scored = items
-    .map((_, i) => i)
-    .filter((i) => protocol.evaluate === 'whole split' || !adaptedOn.has(i));
+  const batches = protocolBatches(items.length, protocol, config.seed);
+  const scored = scoredIndices(items.length, batches, protocol.evaluate);
   if (scored.length === 0) {
     throw new PlaygroundError(
       'bad-settings',
@@ -287,7 +270,7 @@ export async function runDataset(
         num_generations: protocol.num_generations,
         sampled: sampling,
       },
-      itemsAdapted: adaptedOn.size,
+      itemsAdapted: new Set(batches.flat()).size,
       itemsEvaluated: scored.length,
       scores: labeled
         ? scoreDataset(

@@ -1,6 +1,7 @@
 // Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
 // epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
 // in single-example mode, on one item repeated as the whole batch of every step.
+import { seededRandom } from '../random';
 import { PlaygroundError } from '../session/errors';
 
 export type DatasetSchedule = {
@@ -121,4 +122,29 @@ export function singleExampleBatches(
     );
   }
   return Array.from({ length: steps }, () => Array<number>(promptsPerStep).fill(example));
+}
+
+/** A run's batches of item indices under its protocol, drawn from `seed` (the run's seed): what
+ * the playground adapts on, and what a TRL export of the run trains on. */
+export function protocolBatches(
+  itemCount: number,
+  protocol: DatasetProtocol,
+  seed: number,
+): number[][] {
+  const { schedule } = protocol;
+  return 'example' in schedule
+    ? singleExampleBatches(itemCount, schedule)
+    : adaptationBatches(itemCount, schedule, seededRandom(seed));
+}
+
+/** The items a run scores: every item, or those none of its batches adapted on. */
+export function scoredIndices(
+  itemCount: number,
+  batches: readonly (readonly number[])[],
+  evaluation: Evaluation,
+): number[] {
+  const adaptedOn = new Set(batches.flat());
+  return Array.from({ length: itemCount }, (_, i) => i).filter(
+    (i) => evaluation === 'whole split' || !adaptedOn.has(i),
+  );
 }

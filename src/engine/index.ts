@@ -16,7 +16,7 @@ export { disposeModel } from './model';
 export type { AdamWOptions } from './optim';
 export { ADAMW_DEFAULTS } from './optim';
 export type { SampleOptions, Samples } from './sampling';
-export { chooseToken, sample, seededRandom } from './sampling';
+export { chooseToken, sample } from './sampling';
 export type {
   Completion,
   GrpoOptions,

@@ -9,6 +9,7 @@
 // decode step s feeds the token chosen at step s, at position P + s, into cache slot s.
 import type { numpy as np } from '@jax-js/jax';
 import { jit, numpy as jnp, tree } from '@jax-js/jax';
+import { seededRandom } from '../random';
 import type { DecodeInputs, DecoderWeights, LayerKV, LoraParams, PrefixInputs } from './decoder';
 import { decodeStep, headMatrix, logits, prefill } from './decoder';
 import { bucket, decodeInputs, padPositions, prefixInputs } from './inputs';
@@ -44,18 +45,6 @@ export type Samples = {
    */
   logprobs: number[][];
 };
-
-/** mulberry32: a fast 32-bit seeded generator of uniform numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** NaN or ±Infinity in a row of logits: the forward pass overflowed, so no token can be chosen. */
 export class NonFiniteLogitsError extends Error {

@@ -1,6 +1,6 @@
 // Per-step metrics under TRL's GRPOTrainer log names where one exists, and their JSON/CSV export.
 import type { TtrvConfig } from './config';
-import { answerEntropy, countVotes } from './rewards';
+import { agreement, answerEntropy, countVotes } from './rewards';
 import { allEqual, mean, unbiasedStd } from './stats';
 
 export interface StepMetrics {
@@ -88,7 +88,7 @@ export function voteMetrics(prompts: readonly PromptVotes[]): VoteMetrics {
     reward: mean(prompts.flatMap((p) => p.rewards)),
     reward_std: mean(prompts.map((p) => unbiasedStd(p.rewards))),
     frac_reward_zero_std: prompts.filter((p) => allEqual(p.rewards)).length / prompts.length,
-    agreement: mean(prompts.map((p) => Math.max(...countVotes(p.votes).values()) / p.votes.length)),
+    agreement: mean(prompts.map((p) => agreement(p.votes))),
     answer_entropy: mean(prompts.map((p) => answerEntropy(p.votes))),
     distinct_answers: mean(prompts.map((p) => countVotes(p.votes).size)),
   };

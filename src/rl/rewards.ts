@@ -18,6 +18,12 @@ export function countVotes(votes: readonly string[]): Map<string, number> {
   return counts;
 }
 
+/** The most common answer's share of the votes: how far they agree. */
+export function agreement(votes: readonly string[]): number {
+  if (votes.length === 0) throw new RangeError('agreement needs at least one vote');
+  return Math.max(...countVotes(votes).values()) / votes.length;
+}
+
 /** Entropy in nats of the empirical answer distribution, H(p) = −Σ p ln p; 0 for no votes. */
 export function answerEntropy(votes: readonly string[]): number {
   let entropy = 0;

@@ -31,7 +31,7 @@ export const createDatasetSlice: Slice<DatasetSlice> = (set, get, _store, worker
     }
     // The run's adaptation steps are charted as a run of their own.
     const id = s.run.id + 1;
-    set({ datasetRun: { ...NOT_RUNNING, running: true }, run: idleRun(id) });
+    set({ datasetRun: { ...NOT_RUNNING, running: true }, run: idleRun(id, { split, protocol }) });
     const onProgress = Comlink.proxy((progress: DatasetProgress) => {
       set((now) => ({ datasetRun: { ...now.datasetRun, progress } }));
       if (progress.step && get().run.id === id) get().appendStep(progress.step);

@@ -9,6 +9,7 @@ import { createSessionSlice } from './session';
 import { createSettingsSlice } from './settings';
 import type { PlaygroundState, WorkerApi } from './state';
 
+export { trlExportSource } from './run';
 export type {
   AnswerShare,
   AnswerSummary,

@@ -1,12 +1,21 @@
 import * as Comlink from 'comlink';
 import { downloadBlob } from '../download';
+import { DEMO_MODEL_ID } from '../models';
 import { metricsToCsv, metricsToJson } from '../rl/metrics';
 import { collapseWarning, stopReason } from '../rl/stopRule';
+import type { BundleFiles } from '../trl/bundle';
+import { datasetTrlBundle, imageTrlBundle, zipBundle } from '../trl/fromRun';
 import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
 import { canCompute, isRunning } from './state';
 
-export function idleRun(id: number): RunState {
-  return { id, status: 'idle', history: [], distributions: [], note: null, warning: null };
+export function idleRun(id: number, dataset: RunState['dataset'] = null): RunState {
+  return { id, status: 'idle', history: [], distributions: [], note: null, warning: null, dataset };
+}
+
+/** What "TRL project" exports now, in words; null when there is nothing to export yet. */
+export function trlExportSource(s: PlaygroundState): string | null {
+  if (s.run.dataset) return `the dataset run on ${s.run.dataset.split.name}`;
+  return s.image && s.question.trim() ? 'the image and question' : null;
 }
 
 /** Why Start or Step cannot run now, as the banner says it; null: they can. */
@@ -40,6 +49,8 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
     const report = await worker.step(question, config);
     if (!isCurrent(id)) return false;
     get().appendStep(report);
+    // Single-image steps after a dataset run: the run is now the page's image (for the export).
+    if (get().run.dataset) set((s) => ({ run: { ...s.run, dataset: null } }));
     return true;
   };
 
@@ -168,6 +179,43 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
         return;
       }
       await get().refreshComparison();
+    },
+
+    exportTrl: async () => {
+      const s = get();
+      try {
+        const baseModel = s.model.info?.id ?? DEMO_MODEL_ID;
+        const { dataset } = s.run;
+        let files: BundleFiles;
+        if (dataset) {
+          files = await datasetTrlBundle({
+            baseModel,
+            settings: s.config,
+            source: dataset.split.source,
+            sourceName: dataset.split.name,
+            protocol: dataset.protocol,
+          });
+        } else {
+          if (!s.image || !s.question.trim()) {
+            throw new Error(
+              'Choose an image and ask a question first: they are what the project trains on.',
+            );
+          }
+          const response = await fetch(s.image.url);
+          files = await imageTrlBundle({
+            baseModel,
+            settings: s.config,
+            question: s.question,
+            image: await response.blob(),
+          });
+        }
+        downloadBlob(
+          'ttrv-trl-project.zip',
+          new Blob([zipBundle(files, 'ttrv-trl-project') as BlobPart], { type: 'application/zip' }),
+        );
+      } catch (error) {
+        get().fail(error);
+      }
     },
 
     exportMetrics: (format) => {

@@ -47,6 +47,8 @@ export type RunState = {
   note: string | null;
   /** Signs of collapse rather than sharpening (src/rl/stopRule.ts), or null. */
   warning: string | null;
+  /** The split and protocol of a dataset run; null for single-image steps on the page's image. */
+  dataset: { split: DatasetSplit; protocol: DatasetProtocol } | null;
 };
 
 export type Comparison = {
@@ -97,6 +99,8 @@ export type RunSlice = {
   exportAdapter: () => Promise<void>;
   importAdapter: (file: File) => Promise<void>;
   exportMetrics: (format: 'json' | 'csv') => void;
+  /** The run's recipe, items and settings as a TRL GRPOTrainer project (zip). */
+  exportTrl: () => Promise<void>;
 };
 
 export type DatasetSlice = {

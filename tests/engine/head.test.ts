@@ -7,7 +7,7 @@
 import { defaultDevice, init, jit, lax, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_VOCAB_CHUNK, headBackward, headForward } from '../../src/engine/head';
-import { seededRandom } from '../../src/engine/sampling';
+import { seededRandom } from '../../src/random';
 import { host, maxAbsDiff } from './helpers';
 
 const V = 49_280;

@@ -8,9 +8,10 @@ import { initLora } from '../../src/engine/lora';
 import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel, specOf } from '../../src/engine/model';
-import { chooseToken, NonFiniteLogitsError, sample, seededRandom } from '../../src/engine/sampling';
+import { chooseToken, NonFiniteLogitsError, sample } from '../../src/engine/sampling';
 import { completionLogprobs } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
+import { seededRandom } from '../../src/random';
 import { host, tinyConfig, toRefLora, toRefWeights } from './helpers';
 import { argmax, logSoftmax, refEmbed, refLogits } from './reference';
 

@@ -49,6 +49,9 @@ describe('layer rules', () => {
     ['src/components/probe.ts', '../session/ttrvStep'],
     ['src/components/charts/probe.ts', '../../session/playground'],
     ['src/components/probe.ts', '../../workers/playground.worker'],
+    ['src/trl/probe.ts', '../engine/lora'],
+    ['src/trl/probe.ts', '../session/playground'],
+    ['src/trl/probe.ts', '../store'],
   ])('%s may not import %s', (file, source) => {
     expect(lintImport(file, source)).toContain(RESTRICTED);
   });
@@ -59,6 +62,7 @@ describe('layer rules', () => {
     ['src/engine/probe.ts', '../formats/safetensors'],
     ['src/components/probe.ts', '../store'],
     ['src/session/probe.ts', '../engine/lora'],
+    ['src/trl/probe.ts', '../dataset/schedule'],
   ])('%s may import %s', (file, source) => {
     expect(lintImport(file, source)).not.toContain(RESTRICTED);
   });

@@ -7,7 +7,22 @@ export const HUB_MODELS = [
   'HuggingFaceTB/SmolVLM-500M-Instruct',
 ] as const;
 
-export type ModelChoice =
+/** How the text model's frozen projections are stored on the device (src/engine/quant.ts). */
+export type { WeightFormat } from './engine/quant';
+
+import type { WeightFormat } from './engine/quant';
+
+export const WEIGHT_FORMAT_LABELS: Readonly<Record<WeightFormat, string>> = {
+  f32: 'f32 (full precision)',
+  q8: 'q8 (8-bit, 26 % of the bytes)',
+  q4: 'q4 (4-bit, 19 % of the bytes)',
+};
+
+export type ModelChoice = (
   | { kind: 'demo' }
   | { kind: 'hub'; id: string }
-  | { kind: 'folder'; files: File[] };
+  | { kind: 'folder'; files: File[] }
+) & {
+  /** Default f32. */
+  weights?: WeightFormat;
+};

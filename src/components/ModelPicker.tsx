@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import type { ModelChoice } from '../models';
-import { HUB_MODELS } from '../models';
+import type { ModelChoice, WeightFormat } from '../models';
+import { HUB_MODELS, WEIGHT_FORMAT_LABELS } from '../models';
 import type { ModelState } from '../store';
 
 type Props = { model: ModelState; onLoad: (choice: ModelChoice) => void };
@@ -9,21 +9,38 @@ function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
-/** Built-in demo model (default, offline), SmolVLM from the Hub, or a local folder. */
+/** Built-in demo model (default, offline), SmolVLM from the Hub, or a local folder; the text
+ * model's weights in full precision or quantised. */
 export function ModelPicker({ model, onLoad }: Props) {
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
+  const [weights, setWeights] = useState<WeightFormat>('f32');
   const busy = model.state === 'loading';
   const files = Object.entries(model.progress);
   return (
     <section className="model-picker">
       <div className="model-row">
         <span className="model-status" data-testid="model-status" data-state={model.state}>
-          {model.state === 'ready' && `Model: ${model.label}`}
+          {model.state === 'ready' &&
+            `Model: ${model.label}${model.info ? ` (text weights ${model.info.weights}, ${mb(model.info.textBytes)})` : ''}`}
           {model.state === 'loading' && `Loading ${model.label}…`}
           {model.state === 'error' && `Model failed to load: ${model.message}`}
           {model.state === 'idle' && 'No model loaded'}
         </span>
-        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo' })}>
+        <select
+          aria-label="text weights"
+          data-testid="weight-format"
+          title="How the text model's frozen weights are stored on the GPU; the LoRA always trains in float32"
+          value={weights}
+          disabled={busy}
+          onChange={(event) => setWeights(event.currentTarget.value as WeightFormat)}
+        >
+          {Object.entries(WEIGHT_FORMAT_LABELS).map(([format, label]) => (
+            <option key={format} value={format}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo', weights })}>
           Demo model
         </button>
         <select
@@ -36,7 +53,11 @@ export function ModelPicker({ model, onLoad }: Props) {
             <option key={id}>{id}</option>
           ))}
         </select>
-        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'hub', id: hubId })}>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => onLoad({ kind: 'hub', id: hubId, weights })}
+        >
           Load from Hub
         </button>
         <label className="button-like">
@@ -49,7 +70,7 @@ export function ModelPicker({ model, onLoad }: Props) {
             webkitdirectory=""
             onChange={(event) => {
               const picked = Array.from(event.currentTarget.files ?? []);
-              if (picked.length > 0) onLoad({ kind: 'folder', files: picked });
+              if (picked.length > 0) onLoad({ kind: 'folder', files: picked, weights });
             }}
           />
         </label>

@@ -14,20 +14,22 @@
 import { lax, nn, numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
 import type { Projection } from './layout';
+import { dequantize, type Weight } from './quant';
 
+/** One layer; the projections float32 [out, in] or quantised (./quant.ts). */
 export type LayerWeights = {
   inputNorm: np.Array;
-  q: np.Array;
-  k: np.Array;
-  v: np.Array;
-  o: np.Array;
+  q: Weight;
+  k: Weight;
+  v: Weight;
+  o: Weight;
   qBias?: np.Array;
   kBias?: np.Array;
   vBias?: np.Array;
   postNorm: np.Array;
-  gate: np.Array;
-  up: np.Array;
-  down: np.Array;
+  gate: Weight;
+  up: Weight;
+  down: Weight;
 };
 
 /** The frozen text model. `lmHead` is absent when it is tied to `embed`. */
@@ -85,15 +87,19 @@ export function rmsNorm(x: np.Array, weight: np.Array, eps: number): np.Array {
   return x.mul(np.reciprocal(np.sqrt(meanSquare.add(eps)))).mul(weight);
 }
 
-/** y = x Wᵀ (+ bias) (+ scale · (x Aᵀ) Bᵀ): the frozen projection plus its LoRA update. */
+/**
+ * y = x Wᵀ (+ bias) (+ scale · (x Aᵀ) Bᵀ): the frozen projection plus its LoRA update. A quantised
+ * W is dequantised to float32 here, inside the traced function (docs/decisions.md measures what
+ * that costs).
+ */
 export function linear(
   x: np.Array,
-  weight: np.Array,
+  weight: Weight,
   bias: np.Array | undefined,
   lora: LoraPair | undefined,
   loraScale: number,
 ): np.Array {
-  let y = np.matmul(lora ? x.ref : x, weight.transpose());
+  let y = np.matmul(lora ? x.ref : x, dequantize(weight).transpose());
   if (bias) y = y.add(bias);
   if (lora) {
     const down = np.matmul(x, lora.a.transpose());

@@ -8,12 +8,15 @@ import type { DecoderWeights, LoraParams, ModelSpec } from './decoder';
 import type { TextPrefix } from './layout';
 import { loraScale } from './lora';
 import type { LoraSettings } from './loraSettings';
+import type { WeightFormat } from './quant';
 
 export type TextModel = {
   config: TextConfig;
   weights: DecoderWeights;
   /** Where the text model sits in the Hub checkpoint, e.g. "model.text_model." (PEFT keys). */
   textPrefix: TextPrefix;
+  /** How the frozen projections are stored on the device (./quant.ts). */
+  format: WeightFormat;
 };
 
 export type Adapter = { config: LoraSettings; params: LoraParams };

@@ -12,8 +12,16 @@ import {
 import type { TextConfig } from './config';
 import { parseTextConfig } from './config';
 import type { DecoderWeights, LayerWeights } from './decoder';
-import { checkpointNames, findTextPrefix, projectionShape, TEXT_PREFIXES } from './layout';
+import {
+  checkpointNames,
+  findTextPrefix,
+  PROJECTIONS,
+  projectionShape,
+  TEXT_PREFIXES,
+} from './layout';
 import type { TextModel } from './model';
+import type { Weight, WeightFormat } from './quant';
+import { isQuantized, quantizedToDevice, quantizeHost } from './quant';
 
 /**
  * Random weights with the given shapes (normal · std, norms around 1) on the default device: a
@@ -89,8 +97,9 @@ function contiguousRanges(
 export async function loadTextModel(
   hubConfig: Record<string, unknown>,
   read: RangeReader,
-  opts: { device?: Device } = {},
+  opts: { device?: Device; format?: WeightFormat } = {},
 ): Promise<TextModel> {
+  const format = opts.format ?? 'f32';
   const config = parseTextConfig(hubConfig);
   const headerLength = readHeaderLength(await read(0, 8));
   const header = parseSafetensorsHeader(await read(8, 8 + headerLength), read.totalBytes?.());
@@ -111,7 +120,10 @@ export async function loadTextModel(
     if (!info) throw new Error(`checkpoint is missing ${name}`);
     return info;
   });
-  const arrays = new Map<string, np.Array>();
+  // The projections are quantised on the host as they arrive, so no float32 copy of them ever
+  // reaches the device; the embedding, norms and lm_head stay float32.
+  const projections = new Set(names.layers.flatMap((layer) => PROJECTIONS.map((p) => layer[p])));
+  const arrays = new Map<string, Weight>();
   for (const range of contiguousRanges(infos)) {
     const bytes = await read(dataStart + range.begin, dataStart + range.end);
     for (const t of range.tensors) {
@@ -119,7 +131,13 @@ export async function loadTextModel(
         t.dtype,
         bytes.subarray(t.begin - range.begin, t.end - range.begin),
       );
-      arrays.set(t.name, np.array(data, { device: opts.device }).reshape(t.shape));
+      const [rows, cols] = t.shape as [number, number];
+      arrays.set(
+        t.name,
+        format !== 'f32' && projections.has(t.name)
+          ? quantizedToDevice(quantizeHost(data, rows, cols, format), opts.device)
+          : np.array(data, { device: opts.device }).reshape(t.shape),
+      );
     }
   }
   const take = (name: string) => arrays.get(name) as np.Array;
@@ -132,5 +150,30 @@ export async function loadTextModel(
     norm: take(names.norm),
   };
   if (names.lmHead) weights.lmHead = take(names.lmHead);
-  return { config, weights, textPrefix };
+  return { config, weights, textPrefix, format };
+}
+
+/** `weights` with every projection quantised to `format` (for models made on the device, such as
+ * randomWeights); consumes the float32 projections it replaces. */
+export async function quantizeWeights(
+  weights: DecoderWeights,
+  format: WeightFormat,
+): Promise<DecoderWeights> {
+  if (format === 'f32') return weights;
+  const layers: LayerWeights[] = [];
+  for (const layer of weights.layers) {
+    const quantized: LayerWeights = { ...layer };
+    for (const p of PROJECTIONS) {
+      const w = layer[p];
+      if (isQuantized(w)) throw new Error(`${p} is quantised already`);
+      const [rows, cols] = w.shape as [number, number];
+      const data = await w.data();
+      quantized[p] = quantizedToDevice(
+        quantizeHost(data as Float32Array, rows, cols, format),
+        w.device,
+      );
+    }
+    layers.push(quantized);
+  }
+  return { ...weights, layers };
 }

@@ -19,6 +19,7 @@ import type { DatasetSource, FolderSummary } from '../dataset/splits';
 import { exportLoraTensors, importLoraTensors } from '../engine/lora';
 import { type LoraSettings, loraSettingsOf, sameLoraSettings } from '../engine/loraSettings';
 import { disposeModel } from '../engine/model';
+import { type WeightFormat, weightBytes } from '../engine/quant';
 import { NonFiniteLogitsError } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
 import { initTrainState } from '../engine/train';
@@ -50,6 +51,9 @@ export type ModelInfo = {
   hiddenSize: number;
   vocabSize: number;
   device: Device;
+  /** How the frozen projections are stored, and the text model's bytes on the device. */
+  weights: WeightFormat;
+  textBytes: number;
 };
 
 export type ImageInfo = {
@@ -294,6 +298,8 @@ export function createPlayground(host: PlaygroundHost) {
         hiddenSize: c.hiddenSize,
         vocabSize: c.vocabSize,
         device,
+        weights: loaded.text.format,
+        textBytes: weightBytes(loaded.text.weights),
       };
     },
 

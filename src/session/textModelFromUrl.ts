@@ -3,12 +3,13 @@
 // encoder. Here, not in the engine, because the engine knows no network.
 import type { Device } from '@jax-js/jax';
 import type { TextModel } from '../engine/model';
+import type { WeightFormat } from '../engine/quant';
 import { loadTextModel } from '../engine/weights';
 import { httpRangeReader } from '../net/httpRangeReader';
 
 export async function loadTextModelFromUrl(
   modelUrl: string,
-  opts: { device?: Device; fetchFn?: typeof fetch } = {},
+  opts: { device?: Device; fetchFn?: typeof fetch; format?: WeightFormat } = {},
 ): Promise<TextModel> {
   const fetchFn = opts.fetchFn ?? fetch;
   const base = modelUrl.replace(/\/$/, '');

@@ -82,7 +82,10 @@ export async function loadVisionLanguageModel(
     httpRangeReader(weightsUrl, source.fetchFn),
     (loaded) => opts.onProgress({ file: 'model.safetensors (text model)', loaded, total: 0 }),
   );
-  const text = await loadTextModel(hubConfig, read, { device: opts.device });
+  const text = await loadTextModel(hubConfig, read, {
+    device: opts.device,
+    format: choice.weights ?? 'f32',
+  });
   return { id: source.id, label: source.label, processor, vision, text };
 }
 

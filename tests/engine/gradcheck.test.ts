@@ -40,6 +40,7 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
       config,
       weights: randomWeights(config, 3, { dtype: f64, std: 0.5 }),
       textPrefix: 'model.',
+      format: 'f32',
     };
     const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
     const params = initLora(config, loraConfig, 5, { dtype: f64 });

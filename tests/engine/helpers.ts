@@ -1,8 +1,9 @@
 // Shared fixtures for the engine tests: a tiny config and host copies of engine arrays.
-import type { numpy as np } from '@jax-js/jax';
+import { type numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
 import { PROJECTIONS } from '../../src/engine/layout';
+import { dequantize } from '../../src/engine/quant';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
 /** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */
@@ -41,7 +42,12 @@ export async function toRefWeights(w: DecoderWeights): Promise<RefWeights> {
       inputNorm: await host(l.inputNorm),
       postNorm: await host(l.postNorm),
     } as RefLayer;
-    for (const p of PROJECTIONS) layer[p] = await matrix(l[p]);
+    for (const p of PROJECTIONS) {
+      // A quantised projection as the float32 weights its codes stand for.
+      const weight = dequantize(tree.ref(l[p]));
+      layer[p] = await matrix(weight);
+      weight.dispose();
+    }
     if (l.qBias && l.kBias && l.vBias) {
       layer.bias = { q: await host(l.qBias), k: await host(l.kBias), v: await host(l.vBias) };
     }

@@ -27,7 +27,12 @@ it(`GPU memory after ${STEPS} TTRV steps is within 5 % of memory after ${EARLY}`
   defaultDevice('webgpu');
   const counter = trackGpuMemory();
   const config = tinyConfig({ numLayers: 1, vocabSize: 32, imageTokenId: null });
-  const model: TextModel = { config, weights: randomWeights(config, 3), textPrefix: 'model.' };
+  const model: TextModel = {
+    config,
+    weights: randomWeights(config, 3),
+    textPrefix: 'model.',
+    format: 'f32',
+  };
   const lora = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
   let state = initTrainState({ config: lora, params: initLora(config, lora, 1) });
   const prompt = embedTokens(model.weights.embed, [[3, 7, 11, 2, 5]]);

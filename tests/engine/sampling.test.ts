@@ -120,7 +120,12 @@ describe('sample (Wasm, tiny model)', () => {
     await init('wasm');
     defaultDevice('wasm');
     const config = tinyConfig();
-    model = { config, weights: randomWeights(config, 11, { std: 0.3 }), textPrefix: 'model.' };
+    model = {
+      config,
+      weights: randomWeights(config, 11, { std: 0.3 }),
+      textPrefix: 'model.',
+      format: 'f32',
+    };
     const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 4, lora_alpha: 8 };
     const params = initLora(config, loraConfig, 5);
     for (const layer of params.layers) {

@@ -38,7 +38,12 @@ describe('GRPO step with AdamW (Wasm, tiny model)', () => {
   beforeAll(async () => {
     await init('wasm');
     defaultDevice('wasm');
-    model = { config, weights: randomWeights(config, 17, { std: 0.3 }), textPrefix: 'model.' };
+    model = {
+      config,
+      weights: randomWeights(config, 17, { std: 0.3 }),
+      textPrefix: 'model.',
+      format: 'f32',
+    };
     prompt = embedTokens(model.weights.embed, [[3, 7, 11, 2, 5]]);
   });
 

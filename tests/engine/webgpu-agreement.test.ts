@@ -63,6 +63,7 @@ describe('WebGPU agrees with Wasm (tiny model)', () => {
         config,
         weights: await copyTo(weights, device),
         textPrefix: 'model.',
+        format: 'f32',
       };
       const adapter: Adapter = {
         config: loraConfig,

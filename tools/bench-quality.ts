@@ -26,7 +26,7 @@ import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import type { BenchBackend } from './node-app';
-import { BENCH_OPTIONS, openNodeApp } from './node-app';
+import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from './node-app';
 import { settingOverrides } from './setting-overrides';
 
 /** The issue's targets, checked without labels ever reaching the reward. */
@@ -36,6 +36,7 @@ type Args = {
   json: boolean;
   backend: BenchBackend;
   root: string;
+  weights: string;
   splits: string[] | null;
   seeds: number[];
   protocol: DatasetProtocol;
@@ -67,6 +68,7 @@ function readArgs(argv: string[]): Args {
     json: values.json,
     backend: values.backend as BenchBackend,
     root: values.root,
+    weights: values.weights,
     splits: values.splits?.split(',') ?? null,
     seeds: values.seeds.split(',').map(Number),
     protocol: {
@@ -163,7 +165,7 @@ export async function main(argv: string[]): Promise<void> {
   const progress = (message: string) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${message}`);
 
-  const app = await openNodeApp(args.backend, args.root);
+  const app = await openNodeApp(args.backend, args.root, weightFormatArg(args.weights));
   const { vlm } = app;
   const response = await fetch(app.datasetUrl('index.json'));
   if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
@@ -236,6 +238,7 @@ export async function main(argv: string[]): Promise<void> {
       : null;
   const result = {
     model: vlm.id,
+    weights: vlm.text.format,
     backend: args.backend,
     settings: {
       ...args.protocol.schedule,

@@ -1,7 +1,7 @@
 // Speed of the playground's work on the demo model, in one run on one machine, through the app's
 // own code (tools/node-app.ts). Run as `npm run bench:speed -- [--json]
-// [--backend wasm|webgpu] [--repeats 5] [--root DIR]` (DIR as bench:quality's); the last line
-// printed is one JSON object.
+// [--backend wasm|webgpu] [--repeats 5] [--root DIR] [--weights f32|q8|q4]` (DIR as
+// bench:quality's); the last line printed is one JSON object.
 //
 // Definitions (medians of `--repeats` after a warm-up, so compilation is excluded):
 //   ours_tokens_per_s  16 samples of 16 new tokens (end-of-sequence ignored, so both sides do the
@@ -26,6 +26,7 @@ import { parseItems } from '../src/dataset/items';
 import { loraSettingsOf } from '../src/engine/loraSettings';
 import { trackGpuMemory } from '../src/engine/memory';
 import { disposeModel } from '../src/engine/model';
+import { type WeightFormat, weightBytes } from '../src/engine/quant';
 import { sample } from '../src/engine/sampling';
 import type { GrpoOptions, PromptGroup, TrainState } from '../src/engine/train';
 import { grpoGradients, grpoStep } from '../src/engine/train';
@@ -40,12 +41,18 @@ import { DEFAULT_SETTINGS } from '../src/settings';
 import { median, middle } from './bench-engine';
 import { loadTransformersDemo } from './bench-engine.transformers';
 import type { BenchBackend, NodeApp } from './node-app';
-import { BENCH_OPTIONS, openNodeApp } from './node-app';
+import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from './node-app';
 
 const SAMPLES = 16;
 const NEW_TOKENS = 16;
 
-type Args = { json: boolean; backend: BenchBackend; repeats: number; root: string };
+type Args = {
+  json: boolean;
+  backend: BenchBackend;
+  repeats: number;
+  root: string;
+  weights: WeightFormat;
+};
 
 function readArgs(argv: string[]): Args {
   const { values } = parseArgs({
@@ -60,6 +67,7 @@ function readArgs(argv: string[]): Args {
     backend: values.backend as BenchBackend,
     repeats: Number(values.repeats),
     root: values.root,
+    weights: weightFormatArg(values.weights),
   };
 }
 
@@ -136,13 +144,14 @@ async function peakGpuBytes(
   image: RawImage,
   item: DatasetItem,
   config: PlaygroundSettings,
+  weights: WeightFormat,
 ) {
   // The engine creates small arrays (LoRA init, optimiser scalars) on the default device.
   const previous = defaultDevice();
   defaultDevice('webgpu');
   const counter = trackGpuMemory();
   try {
-    const text = await loadTextModelFromUrl(app.modelUrl, { device: 'webgpu' });
+    const text = await loadTextModelFromUrl(app.modelUrl, { device: 'webgpu', format: weights });
     const vlm = { ...app.vlm, text };
     const prompt = await preparePrompt(vlm, image, item.question);
     const { state } = await ttrvStep(
@@ -169,7 +178,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!args.json) console.log(message);
   };
   const config = DEFAULT_SETTINGS;
-  const app = await openNodeApp(args.backend, args.root);
+  const app = await openNodeApp(args.backend, args.root, args.weights);
   const { vlm } = app;
   const itemsUrl = app.datasetUrl('clean/items.jsonl');
   const [item] = parseItems(await (await fetch(itemsUrl)).text(), itemsUrl);
@@ -178,7 +187,7 @@ export async function main(argv: string[]): Promise<void> {
   log(`model ${vlm.id}, backend ${args.backend}, ${SAMPLES} samples × ${NEW_TOKENS} tokens`);
   // First, before other WebGPU work: buffers it frees into jax-js' pool would be reused uncounted.
   const peak = app.webgpu
-    ? await peakGpuBytes(app, await RawImage.fromURL(item.image), item, config)
+    ? await peakGpuBytes(app, await RawImage.fromURL(item.image), item, config, args.weights)
     : null;
   log(
     peak === null
@@ -226,6 +235,8 @@ export async function main(argv: string[]): Promise<void> {
     JSON.stringify({
       model: vlm.id,
       backend: args.backend,
+      weights: args.weights,
+      text_bytes: weightBytes(vlm.text.weights),
       ours_tokens_per_s: Number(oursTokensPerS.toFixed(1)),
       transformersjs_tokens_per_s: Number(theirTokensPerS.toFixed(1)),
       ratio: Number((oursTokensPerS / theirTokensPerS).toFixed(3)),

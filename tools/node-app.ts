@@ -12,6 +12,7 @@ import { env, RawImage } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
 import { DEMO_DATASET } from '../src/dataset/splits';
+import { WEIGHT_FORMATS, type WeightFormat } from '../src/engine/quant';
 import { DEMO_MODEL_ID } from '../src/models';
 import { PlaygroundError } from '../src/session/errors';
 import type { PlaygroundHost } from '../src/session/playground';
@@ -32,7 +33,17 @@ export const BENCH_OPTIONS = {
   backend: { type: 'string', default: 'wasm' },
   /** Serve <root>/public: e.g. a candidate demo model from build.py --out <root>. */
   root: { type: 'string', default: REPO_ROOT },
+  /** How the text model's projections are stored: f32, q8 or q4 (src/engine/quant.ts). */
+  weights: { type: 'string', default: 'f32' },
 } as const;
+
+/** `--weights`, checked. */
+export function weightFormatArg(value: string): WeightFormat {
+  if (!(WEIGHT_FORMATS as readonly string[]).includes(value)) {
+    throw new Error(`--weights must be one of ${WEIGHT_FORMATS.join(', ')}, got "${value}"`);
+  }
+  return value as WeightFormat;
+}
 
 export type NodeApp = {
   origin: string;
@@ -117,13 +128,17 @@ export function nodePlaygroundHost(served: ServedApp): PlaygroundHost {
  * Starts jax-js on `backend` (WebGPU is started too, for GPU memory counts), serves the demo
  * model and datasets (serveDemoApp) and loads the demo model as the app does.
  */
-export async function openNodeApp(backend: BenchBackend, root = REPO_ROOT): Promise<NodeApp> {
+export async function openNodeApp(
+  backend: BenchBackend,
+  root = REPO_ROOT,
+  weights: WeightFormat = 'f32',
+): Promise<NodeApp> {
   const devices = await init('wasm', 'webgpu');
   if (!devices.includes(backend)) throw new Error(`jax-js backend ${backend} is not available`);
   defaultDevice(backend);
   const served = await serveDemoApp(root);
   const vlm = await loadVisionLanguageModel(
-    { kind: 'demo' },
+    { kind: 'demo', weights },
     {
       origin: served.origin,
       device: backend,

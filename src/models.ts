@@ -18,6 +18,11 @@ export const WEIGHT_FORMAT_LABELS: Readonly<Record<WeightFormat, string>> = {
   q4: 'q4 (4-bit, 19 % of the bytes)',
 };
 
+/** The vision encoder's ONNX file as the Hub repos name them (onnx/vision_encoder_<dtype>.onnx):
+ * transformers.js' dtypes. fp16 and q4f16 need WebGPU's shader-f16. */
+export const VISION_DTYPES = ['fp32', 'fp16', 'q4', 'q4f16'] as const;
+export type VisionDtype = (typeof VISION_DTYPES)[number];
+
 export type ModelChoice = (
   | { kind: 'demo' }
   | { kind: 'hub'; id: string }
@@ -25,4 +30,6 @@ export type ModelChoice = (
 ) & {
   /** Default f32. */
   weights?: WeightFormat;
+  /** Default: fp16 where the GPU has shader-f16 (fp32 for the demo model, which ships only that). */
+  vision?: VisionDtype;
 };

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import type { ModelChoice, WeightFormat } from '../models';
-import { HUB_MODELS, WEIGHT_FORMAT_LABELS } from '../models';
+import type { ModelChoice, VisionDtype, WeightFormat } from '../models';
+import { HUB_MODELS, VISION_DTYPES, WEIGHT_FORMAT_LABELS } from '../models';
 import type { ModelState } from '../store';
 
 type Props = { model: ModelState; onLoad: (choice: ModelChoice) => void };
@@ -14,6 +14,8 @@ function mb(bytes: number): string {
 export function ModelPicker({ model, onLoad }: Props) {
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
   const [weights, setWeights] = useState<WeightFormat>('f32');
+  const [vision, setVision] = useState<VisionDtype | 'default'>('default');
+  const formats = { weights, ...(vision === 'default' ? {} : { vision }) };
   const busy = model.state === 'loading';
   const files = Object.entries(model.progress);
   return (
@@ -21,7 +23,7 @@ export function ModelPicker({ model, onLoad }: Props) {
       <div className="model-row">
         <span className="model-status" data-testid="model-status" data-state={model.state}>
           {model.state === 'ready' &&
-            `Model: ${model.label}${model.info ? ` (text weights ${model.info.weights}, ${mb(model.info.textBytes)})` : ''}`}
+            `Model: ${model.label}${model.info ? ` (text weights ${model.info.weights}, ${mb(model.info.textBytes)}; vision encoder ${model.info.visionDtype})` : ''}`}
           {model.state === 'loading' && `Loading ${model.label}…`}
           {model.state === 'error' && `Model failed to load: ${model.message}`}
           {model.state === 'idle' && 'No model loaded'}
@@ -40,7 +42,22 @@ export function ModelPicker({ model, onLoad }: Props) {
             </option>
           ))}
         </select>
-        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo', weights })}>
+        <select
+          aria-label="vision encoder"
+          data-testid="vision-dtype"
+          title="The vision encoder's ONNX file; a repo without it loads the next one (fp32 last), with a note"
+          value={vision}
+          disabled={busy}
+          onChange={(event) => setVision(event.currentTarget.value as VisionDtype | 'default')}
+        >
+          <option value="default">vision: default</option>
+          {VISION_DTYPES.map((dtype) => (
+            <option key={dtype} value={dtype}>
+              vision: {dtype}
+            </option>
+          ))}
+        </select>
+        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo', ...formats })}>
           Demo model
         </button>
         <select
@@ -56,7 +73,7 @@ export function ModelPicker({ model, onLoad }: Props) {
         <button
           type="button"
           disabled={busy}
-          onClick={() => onLoad({ kind: 'hub', id: hubId, weights })}
+          onClick={() => onLoad({ kind: 'hub', id: hubId, ...formats })}
         >
           Load from Hub
         </button>
@@ -70,11 +87,16 @@ export function ModelPicker({ model, onLoad }: Props) {
             webkitdirectory=""
             onChange={(event) => {
               const picked = Array.from(event.currentTarget.files ?? []);
-              if (picked.length > 0) onLoad({ kind: 'folder', files: picked, weights });
+              if (picked.length > 0) onLoad({ kind: 'folder', files: picked, ...formats });
             }}
           />
         </label>
       </div>
+      {model.state === 'ready' && model.info && model.info.notes.length > 0 && (
+        <p className="hint" data-testid="model-notes">
+          {model.info.notes.join(' ')}
+        </p>
+      )}
       {busy && files.length > 0 && (
         <ul className="download-progress" data-testid="download-progress">
           {files.map(([file, p]) => (

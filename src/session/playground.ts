@@ -27,7 +27,7 @@ import { AdapterError } from '../formats/peftAdapter';
 import type { Float32Tensor } from '../formats/safetensors';
 import { ImageInputError } from '../image/prepareImage';
 import { MAX_QUESTION_LENGTH } from '../limits';
-import type { ModelChoice } from '../models';
+import type { ModelChoice, VisionDtype } from '../models';
 import { DownloadError } from '../net/resumableReader';
 import { type PlaygroundSettings, validateSettings } from '../settings';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
@@ -54,6 +54,9 @@ export type ModelInfo = {
   /** How the frozen projections are stored, and the text model's bytes on the device. */
   weights: WeightFormat;
   textBytes: number;
+  visionDtype: VisionDtype;
+  /** Fallbacks taken while loading, as sentences. */
+  notes: string[];
 };
 
 export type ImageInfo = {
@@ -300,6 +303,8 @@ export function createPlayground(host: PlaygroundHost) {
         device,
         weights: loaded.text.format,
         textBytes: weightBytes(loaded.text.weights),
+        visionDtype: loaded.visionDtype,
+        notes: loaded.notes,
       };
     },
 

@@ -9,7 +9,7 @@ import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
 import { loadTextModel } from '../engine/weights';
-import type { ModelChoice } from '../models';
+import type { ModelChoice, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
 import { resolveModel } from './modelSource';
@@ -21,7 +21,11 @@ export type VisionLanguageModel = {
   label: string;
   processor: Processor;
   vision: PreTrainedModel;
+  /** The vision encoder's file as loaded (a fallback when the one asked for is missing). */
+  visionDtype: VisionDtype;
   text: TextModel;
+  /** What the user should know about how it loaded (fallbacks). */
+  notes: string[];
 };
 
 export type PreparedPrompt = {
@@ -70,12 +74,20 @@ export async function loadVisionLanguageModel(
   const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
   // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
   // embedding graphs are never downloaded. The demo model ships fp32 only.
-  const vision = await PreTrainedModel.from_pretrained(source.id, {
-    model_file_name: 'vision_encoder',
-    dtype: choice.kind !== 'demo' && opts.shaderF16 ? 'fp16' : 'fp32',
-    device: opts.visionDevice,
-    progress_callback,
-  });
+  const notes: string[] = [];
+  const { vision, dtype: visionDtype } = await loadVisionEncoder(
+    source.id,
+    visionDtypes(choice, opts.shaderF16, notes),
+    (file) => fileExists(`${source.baseUrl}/${file}`, source.fetchFn),
+    (dtype) =>
+      PreTrainedModel.from_pretrained(source.id, {
+        model_file_name: 'vision_encoder',
+        dtype,
+        device: opts.visionDevice,
+        progress_callback,
+      }),
+    notes,
+  );
   const weightsUrl = `${source.baseUrl}/model.safetensors`;
   const read = await resumableReader(
     weightsUrl,
@@ -86,7 +98,60 @@ export async function loadVisionLanguageModel(
     device: opts.device,
     format: choice.weights ?? 'f32',
   });
-  return { id: source.id, label: source.label, processor, vision, text };
+  return { id: source.id, label: source.label, processor, vision, visionDtype, text, notes };
+}
+
+/** The vision encoder's dtypes to try, in order: the one asked for (or the default), then the
+ * safer ones. Without shader-f16 the f16 files cannot run on the GPU: said in `notes`. */
+export function visionDtypes(
+  choice: ModelChoice,
+  shaderF16: boolean,
+  notes: string[],
+): VisionDtype[] {
+  const wanted = choice.vision ?? (choice.kind !== 'demo' && shaderF16 ? 'fp16' : 'fp32');
+  const order: VisionDtype[] = [wanted];
+  if (wanted === 'q4f16') order.push('q4');
+  if (wanted === 'fp16' || wanted === 'q4f16' || wanted === 'q4') order.push('fp32');
+  return order.filter((dtype, i) => {
+    const runnable = shaderF16 || !dtype.endsWith('16');
+    if (!runnable && i === 0) {
+      notes.push(`The vision encoder's ${dtype} needs WebGPU's shader-f16, which this GPU lacks.`);
+    }
+    return runnable;
+  });
+}
+
+/** The vision encoder's file for a dtype, as the Hub repos name it. */
+export function visionEncoderFile(dtype: VisionDtype): string {
+  return `onnx/vision_encoder${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`;
+}
+
+/** The first dtype whose file the repo has; a missing file is a note, not a failure. */
+export async function loadVisionEncoder<T>(
+  label: string,
+  dtypes: readonly VisionDtype[],
+  exists: (file: string) => Promise<boolean>,
+  load: (dtype: VisionDtype) => Promise<T>,
+  notes: string[],
+): Promise<{ vision: T; dtype: VisionDtype }> {
+  for (const [i, dtype] of dtypes.entries()) {
+    if (!(await exists(visionEncoderFile(dtype)))) {
+      notes.push(`${label} has no ${dtype} vision encoder (${visionEncoderFile(dtype)}).`);
+      continue;
+    }
+    const vision = await load(dtype);
+    if (i > 0) notes.push(`The vision encoder runs in ${dtype}.`);
+    return { vision, dtype };
+  }
+  throw new Error(
+    `${label} has none of the vision encoder files ${dtypes.map(visionEncoderFile).join(', ')}.`,
+  );
+}
+
+/** Whether a model file is there: a static host's fallback page (HTML) where it should be is not. */
+async function fileExists(url: string, fetchFn: typeof fetch): Promise<boolean> {
+  const response = await fetchFn(url, { method: 'HEAD' }).catch(() => null);
+  return !!response?.ok && !response.headers.get('content-type')?.startsWith('text/html');
 }
 
 /** The chat prompt for one image and a question, as SmolVLM's chat template writes it. */

@@ -201,3 +201,32 @@ describe('the playground core', () => {
     expect(await adapterWeights()).toEqual(before);
   });
 });
+
+describe('loading with quantised text weights and a vision dtype the repo lacks', () => {
+  it('loads q4 text weights, falls back to the fp32 vision encoder with a note, and steps', async () => {
+    await init('wasm');
+    defaultDevice('wasm');
+    const served = await serveDemoApp();
+    try {
+      const playground = createPlayground(nodePlaygroundHost(served));
+      const full = await playground.loadModel({ kind: 'demo' }, () => {});
+      expect(full).toMatchObject({ weights: 'f32', visionDtype: 'fp32', notes: [] });
+      const info = await playground.loadModel(
+        { kind: 'demo', weights: 'q4', vision: 'q4' },
+        () => {},
+      );
+      expect(info.weights).toBe('q4');
+      expect(info.textBytes).toBeLessThan(0.4 * full.textBytes);
+      expect(info.visionDtype).toBe('fp32');
+      expect(info.notes.join(' ')).toContain(
+        'has no q4 vision encoder (onnx/vision_encoder_q4.onnx)',
+      );
+      await playground.setImage(fileOf('public/samples/clean-0000.png'));
+      const report = await playground.step(QUESTION, CONFIG);
+      expect(report.metrics.step).toBe(1);
+      expect(Number.isFinite(report.metrics.loss)).toBe(true);
+    } finally {
+      await served.close();
+    }
+  });
+});

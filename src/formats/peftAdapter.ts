@@ -155,14 +155,19 @@ export function validateAdapter(
   return issues;
 }
 
+export const ADAPTER_CARD_FILE = 'README.md';
+
 export interface AdapterFiles {
   config: PeftLoraConfig;
   tensors: readonly Float32Tensor[];
+  /** The model card (README.md), as the Hub shows it; optional. */
+  card?: string;
 }
 
-/** A zip with adapter_config.json and adapter_model.safetensors at its top level. */
-export function packAdapterZip({ config, tensors }: AdapterFiles): Uint8Array {
+/** A zip with adapter_config.json and adapter_model.safetensors at its top level (and a card). */
+export function packAdapterZip({ config, tensors, card }: AdapterFiles): Uint8Array {
   return zipSync({
+    ...(card === undefined ? {} : { [ADAPTER_CARD_FILE]: new TextEncoder().encode(card) }),
     [ADAPTER_CONFIG_FILE]: new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
     // Trained float32 weights barely compress; storing them keeps export instant.
     [ADAPTER_WEIGHTS_FILE]: [serializeSafetensors(tensors, { format: 'pt' }), { level: 0 }],

@@ -12,6 +12,7 @@ import {
   targetModulesPattern,
 } from '../engine/layout';
 import type { LoraSettings } from '../engine/loraSettings';
+import type { WeightFormat } from '../engine/quant';
 import {
   AdapterError,
   adapterConfig,
@@ -27,13 +28,40 @@ export function exportAdapterZip(
   model: TextLayout,
   lora: LoraSettings,
   tensors: Float32Tensor[],
+  /** How the base's text weights were stored while it trained (the model card says so). */
+  baseFormat: WeightFormat,
 ): Uint8Array {
   const config = adapterConfig({
     ...lora,
     base_model_name_or_path: baseModel,
     target_modules: targetModulesPattern(model.textPrefix, lora.target_modules),
   });
-  return packAdapterZip({ config, tensors });
+  return packAdapterZip({ config, tensors, card: adapterCard(baseModel, baseFormat, lora) });
+}
+
+/** The model card: what the adapter applies to, and the base weights it was trained on. */
+function adapterCard(baseModel: string, format: WeightFormat, lora: LoraSettings): string {
+  const base =
+    format === 'f32'
+      ? 'the base model in full precision (f32)'
+      : `the base model's text weights quantised to ${format} (QLoRA-style; the adapter itself is float32)`;
+  return `---
+base_model: ${baseModel}
+library_name: peft
+tags: [lora, ttrv, test-time-rl]
+---
+
+# LoRA adapter from TTRV Playground
+
+Test-time RL (TTRV: GRPO on agreement between the model's own answers, no labels) on
+\`${baseModel}\`, r ${lora.r}, lora_alpha ${lora.lora_alpha}, on ${lora.target_modules.join(', ')} of the
+text model. Trained against ${base}. It applies to the full-precision base model, as QLoRA adapters do:
+
+\`\`\`python
+from peft import PeftModel
+model = PeftModel.from_pretrained(base_model, "this-folder")
+\`\`\`
+`;
 }
 
 /** PEFT writes target_modules as a list or as a regex over module names: accept both. */

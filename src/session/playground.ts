@@ -429,7 +429,13 @@ export function createPlayground(host: PlaygroundHost) {
           'There is no adapter to export yet: run at least one step first.',
         );
       }
-      return exportAdapterZip(model.id, model.text, savedAdapter.lora, savedAdapter.tensors);
+      return exportAdapterZip(
+        model.id,
+        model.text,
+        savedAdapter.lora,
+        savedAdapter.tensors,
+        model.text.format,
+      );
     },
 
     /**

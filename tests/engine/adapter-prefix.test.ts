@@ -90,7 +90,7 @@ it('exports keys and target_modules under model.language_model., and imports the
   };
   const params = initLora(model.config, lora, 3);
   const tensors = await exportLoraTensors(model, params);
-  const zip = exportAdapterZip('me/tiny-vlm', model, lora, tensors);
+  const zip = exportAdapterZip('me/tiny-vlm', model, lora, tensors, 'f32');
 
   const unpacked = unpackAdapterZip(zip);
   const keys = parseSafetensors(unpacked.safetensorsBytes)

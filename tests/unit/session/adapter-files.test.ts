@@ -46,7 +46,7 @@ describe('exportAdapterZip / readAdapterZip', () => {
 
   it('writes target_modules for the checkpoint text prefix and reads the settings back', () => {
     const tensors = tensorsOf(LANGUAGE_MODEL, LORA);
-    const zip = exportAdapterZip('me/my-vlm', LANGUAGE_MODEL, LORA, tensors);
+    const zip = exportAdapterZip('me/my-vlm', LANGUAGE_MODEL, LORA, tensors, 'q4');
     expect(unpackAdapterZip(zip).config).toMatchObject({
       base_model_name_or_path: 'me/my-vlm',
       r: 2,
@@ -59,6 +59,10 @@ describe('exportAdapterZip / readAdapterZip', () => {
     expect(read.lora).toEqual(LORA);
     expect([...read.tensors.keys()].sort()).toEqual(tensors.map((t) => t.name).sort());
     for (const t of tensors) expect(read.tensors.get(t.name)).toEqual(t.data);
+    // The model card names the base and the format its text weights had while it trained.
+    const card = new TextDecoder().decode(unzipSync(zip)['README.md']);
+    expect(card).toContain('base_model: me/my-vlm');
+    expect(card).toContain('text weights quantised to q4');
   });
 
   it('unzips the file once', () => {
@@ -67,6 +71,7 @@ describe('exportAdapterZip / readAdapterZip', () => {
       LANGUAGE_MODEL,
       LORA,
       tensorsOf(LANGUAGE_MODEL, LORA),
+      'f32',
     );
     readAdapterZip(zip, LANGUAGE_MODEL);
     expect(vi.mocked(unzipSync)).toHaveBeenCalledTimes(1);
@@ -74,7 +79,7 @@ describe('exportAdapterZip / readAdapterZip', () => {
 
   it("refuses an adapter made for another checkpoint's text prefix, naming the tensors", () => {
     const smolvlm = textLayout(TINY_DIMS);
-    const zip = exportAdapterZip('me/smolvlm', smolvlm, LORA, tensorsOf(smolvlm, LORA));
+    const zip = exportAdapterZip('me/smolvlm', smolvlm, LORA, tensorsOf(smolvlm, LORA), 'f32');
     expect(() => readAdapterZip(zip, LANGUAGE_MODEL)).toThrow(
       `adapter lacks 8 tensor(s) this model needs: ${loraKey('model.language_model.', 0, 'q', 'A')}`,
     );
@@ -98,6 +103,7 @@ describe('exportAdapterZip / readAdapterZip', () => {
       LANGUAGE_MODEL,
       { ...LORA, target_modules: [] },
       tensorsOf(LANGUAGE_MODEL, LORA),
+      'f32',
     );
     expect(() => readAdapterZip(bad, LANGUAGE_MODEL)).toThrow(AdapterError);
     expect(() => readAdapterZip(bad, LANGUAGE_MODEL)).toThrow(

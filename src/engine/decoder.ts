@@ -14,7 +14,7 @@
 import { lax, nn, numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
 import type { Projection } from './layout';
-import { dequantize, type Weight } from './quant';
+import { dequantize, embedRows, type Weight } from './quant';
 
 /** One layer; the projections float32 [out, in] or quantised (./quant.ts). */
 export type LayerWeights = {
@@ -32,12 +32,12 @@ export type LayerWeights = {
   down: Weight;
 };
 
-/** The frozen text model. `lmHead` is absent when it is tied to `embed`. */
+/** The frozen text model. `lmHead` is absent when it is tied to `embed`; both may be quantised. */
 export type DecoderWeights = {
-  embed: np.Array;
+  embed: Weight;
   layers: LayerWeights[];
   norm: np.Array;
-  lmHead?: np.Array;
+  lmHead?: Weight;
 };
 
 /** One LoRA pair in PEFT's layout: a = lora_A [r, in], b = lora_B [out, r]. */
@@ -289,7 +289,7 @@ export function decodeStep(
   input: DecodeInputs,
 ): { hidden: np.Array; cache: LayerKV[] } {
   const rows = input.tokens.shape[0] as number;
-  const x = np.take(weights.embed.ref, input.tokens, 0).reshape([rows, 1, -1]);
+  const x = embedRows(tree.ref(weights.embed), input.tokens).reshape([rows, 1, -1]);
   const newCache: LayerKV[] = [];
   const hidden = throughLayers(spec, weights, lora, x, input, (i, q, k, v) => {
     const old = cache[i] as LayerKV;
@@ -306,13 +306,14 @@ export function decodeStep(
   return { hidden, cache: newCache };
 }
 
-/** The output projection: lm_head, or the embedding when tied. Consumes `weights` partly. */
+/** The output projection as float32 [V, D]: lm_head, or the embedding when tied (dequantised
+ * when stored quantised). Consumes `weights`. */
 export function headMatrix(weights: Pick<DecoderWeights, 'embed' | 'lmHead'>): np.Array {
   if (weights.lmHead) {
-    weights.embed.dispose();
-    return weights.lmHead;
+    tree.dispose(weights.embed);
+    return dequantize(weights.lmHead);
   }
-  return weights.embed;
+  return dequantize(weights.embed);
 }
 
 /** Full logits [..., V] of hidden states [..., D] (decode and golden tests; training uses head.ts). */

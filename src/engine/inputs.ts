@@ -3,10 +3,11 @@
 // masks, and token embeddings with image features spliced in. Lengths are padded to buckets so
 // that jit compiles a handful of shapes, not one per prompt or completion length.
 import type { Device } from '@jax-js/jax';
-import { numpy as np } from '@jax-js/jax';
+import { numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
 import type { DecodeInputs, PrefixInputs, RowInputs } from './decoder';
 import { MASKED } from './decoder';
+import { embedRows, type Weight, weightDevice } from './quant';
 
 export type Placement = { dtype?: np.DType; device?: Device };
 
@@ -145,14 +146,14 @@ export function decodeInputs(
  * does not consume `embedTable`.
  */
 export function embedPrompt(
-  embedTable: np.Array,
+  embedTable: Weight,
   inputIds: number[],
   imageTokenId: number | null,
   features: np.Array | null,
 ): np.Array {
-  const device = embedTable.device;
+  const device = weightDevice(embedTable);
   const ids = np.array(inputIds, { dtype: np.int32, device });
-  const tokens = np.take(embedTable.ref, ids, 0);
+  const tokens = embedRows(tree.ref(embedTable), ids);
   const imagePositions = inputIds.flatMap((id, t) => (id === imageTokenId ? [t] : []));
   if (!features) {
     if (imagePositions.length > 0)
@@ -180,8 +181,8 @@ export function embedPrompt(
 }
 
 /** Embeddings [rows, L, D] of token ids (rows of equal length L). Does not consume `embedTable`. */
-export function embedTokens(embedTable: np.Array, rows: number[][]): np.Array {
+export function embedTokens(embedTable: Weight, rows: number[][]): np.Array {
   const len = rows[0]?.length ?? 0;
-  const ids = np.array(rows.flat(), { dtype: np.int32, device: embedTable.device });
-  return np.take(embedTable.ref, ids, 0).reshape([rows.length, len, -1]);
+  const ids = np.array(rows.flat(), { dtype: np.int32, device: weightDevice(embedTable) });
+  return embedRows(tree.ref(embedTable), ids).reshape([rows.length, len, -1]);
 }

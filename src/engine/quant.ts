@@ -170,6 +170,34 @@ export function dequantize(w: Weight): np.Array {
     .reshape([rows, cols]);
 }
 
+/** Rows `ids` (int32) of a table [V, D] (the token embedding), as float32 [ids…, D]: a quantised
+ * table gathers its codes and scales first and dequantises only those rows. Consumes `table`. */
+export function embedRows(table: Weight, ids: np.Array): np.Array {
+  if (!isQuantized(table)) return np.take(table, ids, 0);
+  const shape = [...ids.shape];
+  const flat = ids.reshape([-1]);
+  const rows =
+    'q8' in table
+      ? dequantize({ q8: np.take(table.q8, flat.ref, 0), scale: np.take(table.scale, flat, 0) })
+      : dequantize({
+          q4: np.take(table.q4, flat.ref, 0),
+          scale: np.take(table.scale, flat.ref, 0),
+          min: np.take(table.min, flat, 0),
+        });
+  return rows.reshape([...shape, -1]);
+}
+
+/** The device a weight lives on. */
+export function weightDevice(w: Weight): Device {
+  return isQuantized(w) ? ('q8' in w ? w.q8 : w.q4).device : w.device;
+}
+
+/** The format of the token embedding and lm_head under a model format: 8-bit even for q4, as GGUF's
+ * 4-bit mixes keep the output layer in higher precision (measured: docs/decisions.md). */
+export function tableFormat(format: WeightFormat): WeightFormat {
+  return format === 'f32' ? 'f32' : 'q8';
+}
+
 /** Bytes a weight, or a whole tree of them (a model's weights), takes on the device (every
  * dtype here is 4 bytes an element: float32, uint32). */
 export function weightBytes(weights: object): number {

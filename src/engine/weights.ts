@@ -21,7 +21,7 @@ import {
 } from './layout';
 import type { TextModel } from './model';
 import type { Weight, WeightFormat } from './quant';
-import { isQuantized, quantizedToDevice, quantizeHost } from './quant';
+import { isQuantized, quantizedToDevice, quantizeHost, tableFormat } from './quant';
 
 /**
  * Random weights with the given shapes (normal · std, norms around 1) on the default device: a
@@ -120,9 +120,13 @@ export async function loadTextModel(
     if (!info) throw new Error(`checkpoint is missing ${name}`);
     return info;
   });
-  // The projections are quantised on the host as they arrive, so no float32 copy of them ever
-  // reaches the device; the embedding, norms and lm_head stay float32.
-  const projections = new Set(names.layers.flatMap((layer) => PROJECTIONS.map((p) => layer[p])));
+  // Quantised on the host as they arrive, so no float32 copy ever reaches the device: the
+  // projections in `format`, the embedding and lm_head in tableFormat(format); norms stay float32.
+  const formats = new Map<string, WeightFormat>();
+  for (const layer of names.layers)
+    for (const p of PROJECTIONS) formats.set(layer[p] as string, format);
+  formats.set(names.embed, tableFormat(format));
+  if (names.lmHead) formats.set(names.lmHead, tableFormat(format));
   const arrays = new Map<string, Weight>();
   for (const range of contiguousRanges(infos)) {
     const bytes = await read(dataStart + range.begin, dataStart + range.end);
@@ -132,11 +136,12 @@ export async function loadTextModel(
         bytes.subarray(t.begin - range.begin, t.end - range.begin),
       );
       const [rows, cols] = t.shape as [number, number];
+      const stored = formats.get(t.name) ?? 'f32';
       arrays.set(
         t.name,
-        format !== 'f32' && projections.has(t.name)
-          ? quantizedToDevice(quantizeHost(data, rows, cols, format), opts.device)
-          : np.array(data, { device: opts.device }).reshape(t.shape),
+        stored === 'f32'
+          ? np.array(data, { device: opts.device }).reshape(t.shape)
+          : quantizedToDevice(quantizeHost(data, rows, cols, stored), opts.device),
       );
     }
   }
@@ -153,27 +158,27 @@ export async function loadTextModel(
   return { config, weights, textPrefix, format };
 }
 
-/** `weights` with every projection quantised to `format` (for models made on the device, such as
- * randomWeights); consumes the float32 projections it replaces. */
+/** `weights` quantised as loadTextModel quantises a checkpoint (for models made on the device,
+ * such as randomWeights); consumes the float32 arrays it replaces. */
 export async function quantizeWeights(
   weights: DecoderWeights,
   format: WeightFormat,
 ): Promise<DecoderWeights> {
   if (format === 'f32') return weights;
+  const quantize = async (w: Weight, to: 'q8' | 'q4') => {
+    if (isQuantized(w)) throw new Error('the weights are quantised already');
+    const [rows, cols] = w.shape as [number, number];
+    const data = (await w.data()) as Float32Array;
+    return quantizedToDevice(quantizeHost(data, rows, cols, to), w.device);
+  };
   const layers: LayerWeights[] = [];
   for (const layer of weights.layers) {
     const quantized: LayerWeights = { ...layer };
-    for (const p of PROJECTIONS) {
-      const w = layer[p];
-      if (isQuantized(w)) throw new Error(`${p} is quantised already`);
-      const [rows, cols] = w.shape as [number, number];
-      const data = await w.data();
-      quantized[p] = quantizedToDevice(
-        quantizeHost(data as Float32Array, rows, cols, format),
-        w.device,
-      );
-    }
+    for (const p of PROJECTIONS) quantized[p] = await quantize(layer[p], format);
     layers.push(quantized);
   }
-  return { ...weights, layers };
+  const table = tableFormat(format) as 'q8';
+  const out: DecoderWeights = { ...weights, layers, embed: await quantize(weights.embed, table) };
+  if (weights.lmHead) out.lmHead = await quantize(weights.lmHead, table);
+  return out;
 }

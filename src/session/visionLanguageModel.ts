@@ -8,6 +8,7 @@ import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
+import { weightDevice } from '../engine/quant';
 import { loadTextModel } from '../engine/weights';
 import type { ModelChoice, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
@@ -177,7 +178,7 @@ export async function preparePrompt(
   const inputIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
   const [, count, width] = image_features.dims as number[];
   const features = np
-    .array(image_features.data as Float32Array, { device: vlm.text.weights.embed.device })
+    .array(image_features.data as Float32Array, { device: weightDevice(vlm.text.weights.embed) })
     .reshape([count as number, width as number]);
   const embeds = embedPrompt(
     vlm.text.weights.embed,

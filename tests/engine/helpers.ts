@@ -3,7 +3,7 @@ import { type numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
 import { PROJECTIONS } from '../../src/engine/layout';
-import { dequantize } from '../../src/engine/quant';
+import { dequantize, type Weight } from '../../src/engine/quant';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
 /** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */
@@ -35,6 +35,14 @@ async function matrix(x: np.Array): Promise<Matrix> {
   return { rows: x.shape[0] as number, cols: x.shape[1] as number, data: await host(x) };
 }
 
+/** A weight as the float32 matrix its codes stand for (quantised or not); does not consume it. */
+async function dequantizedMatrix(w: Weight): Promise<Matrix> {
+  const weight = dequantize(tree.ref(w));
+  const m = await matrix(weight);
+  weight.dispose();
+  return m;
+}
+
 export async function toRefWeights(w: DecoderWeights): Promise<RefWeights> {
   const layers: RefLayer[] = [];
   for (const l of w.layers) {
@@ -42,22 +50,17 @@ export async function toRefWeights(w: DecoderWeights): Promise<RefWeights> {
       inputNorm: await host(l.inputNorm),
       postNorm: await host(l.postNorm),
     } as RefLayer;
-    for (const p of PROJECTIONS) {
-      // A quantised projection as the float32 weights its codes stand for.
-      const weight = dequantize(tree.ref(l[p]));
-      layer[p] = await matrix(weight);
-      weight.dispose();
-    }
+    for (const p of PROJECTIONS) layer[p] = await dequantizedMatrix(l[p]);
     if (l.qBias && l.kBias && l.vBias) {
       layer.bias = { q: await host(l.qBias), k: await host(l.kBias), v: await host(l.vBias) };
     }
     layers.push(layer);
   }
   return {
-    embed: await matrix(w.embed),
+    embed: await dequantizedMatrix(w.embed),
     layers,
     norm: await host(w.norm),
-    lmHead: await matrix(w.lmHead ?? w.embed),
+    lmHead: await dequantizedMatrix(w.lmHead ?? w.embed),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   dequantizeHost,
   Q4_BLOCK,
   quantizeHost,
+  tableFormat,
   type WeightFormat,
   weightBytes,
 } from '../../src/engine/quant';
@@ -142,7 +143,7 @@ describe('quantisation on the host', () => {
 for (const device of ['wasm', 'webgpu'] as const) {
   describe(`the demo model quantised (${device})`, () => {
     const models = new Map<WeightFormat, TextModel>();
-    let prompts: np.Array[];
+    const prompts = new Map<WeightFormat, np.Array[]>();
 
     beforeAll(async () => {
       expect(await init(device)).toContain(device);
@@ -153,17 +154,22 @@ for (const device of ['wasm', 'webgpu'] as const) {
           await loadTextModel(hubConfig, async (s, e) => file.subarray(s, e), { format }),
         );
       }
-      const f32 = models.get('f32') as TextModel;
-      prompts = golden.prompts.map((p, i) => {
-        const features = goldenTensors.get(`prompt.${i}.image_features`) as Float32Array;
-        const k = p.input_ids.filter((id) => id === f32.config.imageTokenId).length;
-        const feats = np.array(features).reshape([k, features.length / k]);
-        return embedPrompt(f32.weights.embed.ref, p.input_ids, f32.config.imageTokenId, feats);
-      });
+      // Each model embeds the golden prompts with its own (possibly quantised) embedding.
+      for (const [format, m] of models) {
+        prompts.set(
+          format,
+          golden.prompts.map((p, i) => {
+            const features = goldenTensors.get(`prompt.${i}.image_features`) as Float32Array;
+            const k = p.input_ids.filter((id) => id === m.config.imageTokenId).length;
+            const feats = np.array(features).reshape([k, features.length / k]);
+            return embedPrompt(m.weights.embed, p.input_ids, m.config.imageTokenId, feats);
+          }),
+        );
+      }
     });
 
     afterAll(() => {
-      tree.dispose(prompts);
+      tree.dispose([...prompts.values()]);
       for (const model of models.values()) disposeModel(model);
       defaultDevice('wasm');
     });
@@ -172,7 +178,7 @@ for (const device of ['wasm', 'webgpu'] as const) {
 
     async function promptLogits(format: WeightFormat, i: number): Promise<Float64Array> {
       const m = model(format);
-      const embeds = (prompts[i] as np.Array).ref;
+      const embeds = (prompts.get(format)?.[i] as np.Array).ref;
       const input = prefixInputs(embeds, embeds.shape[1] as number, m.config, {});
       const head = headMatrix(tree.ref({ embed: m.weights.embed, lmHead: m.weights.lmHead }));
       const { hidden, kv } = prefill(specOf(m, null), tree.ref(m.weights), null, input);
@@ -203,12 +209,14 @@ for (const device of ['wasm', 'webgpu'] as const) {
       it(`${format}: the same codes as the PyTorch port, and logits equal PyTorch's on the same weights (≤ 2e-3)`, async () => {
         const reference = pytorchReference(format);
         const digest = createHash('sha256');
-        for (const name of projectionNames(model(format).config.numLayers)) {
+        const tables = ['model.text_model.embed_tokens.weight', 'lm_head.weight'];
+        for (const name of [...projectionNames(model(format).config.numLayers), ...tables]) {
           const { shape, data } = fileTensors.get(name) as {
             shape: [number, number];
             data: Float32Array;
           };
-          digest.update(quantizeHost(data, ...shape, format).words);
+          const stored = tables.includes(name) ? tableFormat(format) : format;
+          digest.update(quantizeHost(data, ...shape, stored as 'q8' | 'q4').words);
         }
         expect(digest.digest('hex')).toBe(reference.codes_sha256);
         for (const i of golden.prompts.keys()) {
@@ -235,7 +243,7 @@ for (const device of ['wasm', 'webgpu'] as const) {
             if (name.startsWith('lora.')) byName.set(name.slice(5), t);
           const config = { ...golden.lora, lora_dropout: 0 };
           const adapter: Adapter = { config, params: importLoraTensors(m, config, byName) };
-          const groups: PromptGroup[] = prompts.map((promptEmbeds, p) => ({
+          const groups: PromptGroup[] = (prompts.get(m.format) ?? []).map((promptEmbeds, p) => ({
             promptEmbeds,
             completions: golden.completions.flatMap((c, j) =>
               c.prompt === p
@@ -262,7 +270,8 @@ for (const device of ['wasm', 'webgpu'] as const) {
         );
         report[format] = { max_logit_error: worst, gradient_cosine: gradientCosine };
         if (format === 'q8') {
-          expect(worst).toBeLessThanOrEqual(0.1);
+          // Measured 0.15 with the 8-bit embedding and lm_head (0.05 with them in f32).
+          expect(worst).toBeLessThanOrEqual(0.25);
           expect(gradientCosine).toBeGreaterThanOrEqual(0.99);
         } else {
           expect(gradientCosine).toBeGreaterThan(0.5);

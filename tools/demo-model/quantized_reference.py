@@ -5,7 +5,7 @@ here, and run by PyTorch in float64 on the golden prompts (tests/fixtures/golden
     /usr/bin/python3 tools/demo-model/quantized_reference.py q8|q4 OUT.json [ROOT]
 
 OUT.json: {"format", "codes_sha256" (of every projection's packed uint32 words, in layer order
-q k v o gate up down, little-endian), "relative_error" (per projection, of the dequantised weights),
+q k v o gate up down, then the q8 embedding and lm_head; little-endian), "relative_error" (per projection, of the dequantised weights),
 "logits": [per golden prompt, [T * V] floats]}. tests/engine/quantized.test.ts runs it and compares.
 """
 
@@ -77,6 +77,12 @@ def main(fmt, out, root):
             digest.update(words.tobytes())
             errors[key] = float(np.linalg.norm(deq - sd[key]) / np.linalg.norm(sd[key]))
             sd[key] = deq
+    # The token embedding and lm_head: 8-bit under both formats (quant.ts' tableFormat).
+    for key in ("model.text_model.embed_tokens.weight", "lm_head.weight"):
+        words, deq = quantize(sd[key], "q8")
+        digest.update(words.tobytes())
+        errors[key] = float(np.linalg.norm(deq - sd[key]) / np.linalg.norm(sd[key]))
+        sd[key] = deq
     m = VLM(c)
     m.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
     m = m.double().eval()

@@ -95,7 +95,14 @@ export async function serveDemoApp(root = REPO_ROOT): Promise<ServedApp> {
   env.useFS = false;
   env.useFSCache = true;
   env.cacheDir = cacheDir;
-  return { origin: server.url, close: () => server.close() };
+  return {
+    origin: server.url,
+    // Also here, not only on exit: test runners end their worker processes without it.
+    close: async () => {
+      await server.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

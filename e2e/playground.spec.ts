@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import type { DemoSample } from '../src/demoSamples';
+import { DEFAULT_SETTINGS } from '../src/settings';
 import { openPlayground, stepCount } from './helpers';
 
 const SAMPLES = JSON.parse(readFileSync('public/samples/samples.json', 'utf8')) as DemoSample[];
-const STEPS = 6;
 
 async function pickSample(page: Page, sample: DemoSample) {
   await page.locator(`.sample[title$="${sample.question}"]`).first().click();
@@ -20,10 +20,6 @@ async function baseAgreement(page: Page): Promise<number> {
   await expect(page.getByTestId('base-answer')).not.toHaveText('', { timeout: 120_000 });
   const shares = await page.locator('.compare-side').first().locator('.share').allTextContents();
   return Math.max(...shares.map((s) => Number.parseFloat(s) / 100));
-}
-
-async function setNumber(page: Page, name: string, value: string) {
-  await page.getByTestId(`setting-${name}`).fill(value);
 }
 
 test('TTRV raises agreement on a shifted image, and the adapter survives export and import', async ({
@@ -45,8 +41,8 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
   expect(chosen, 'a shifted sample where the base model disagrees with itself').not.toBeNull();
   const sample = chosen as DemoSample;
 
-  await setNumber(page, 'max_steps', String(STEPS));
-  await setNumber(page, 'early_stop_agreement', '');
+  // The playground's own defaults: the run stops by itself at early_stop_agreement (converged) or
+  // at max_steps (finished).
   await page.getByTestId('step-button').click();
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1', {
     timeout: 300_000,
@@ -56,10 +52,14 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
   );
 
   await page.getByTestId('start-button').click();
-  await expect(page.getByTestId('run-status')).toHaveAttribute('data-value', 'finished', {
-    timeout: 600_000,
-  });
-  expect(await stepCount(page)).toBe(STEPS);
+  await expect(page.getByTestId('run-status')).toHaveAttribute(
+    'data-value',
+    /^(converged|finished)$/,
+    { timeout: 600_000 },
+  );
+  const steps = await stepCount(page);
+  expect(steps).toBeGreaterThan(1);
+  expect(steps).toBeLessThanOrEqual(DEFAULT_SETTINGS.max_steps);
   const agreementAtEnd = Number(
     await page.getByTestId('agreement-value').getAttribute('data-value'),
   );
@@ -72,7 +72,7 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
     'chart-loss',
     'chart-answers',
   ]) {
-    await expect(page.getByTestId(chart)).toHaveAttribute('data-points', String(STEPS));
+    await expect(page.getByTestId(chart)).toHaveAttribute('data-points', String(steps));
     await expect(page.getByTestId(chart).locator('canvas')).toBeVisible();
   }
 

@@ -18,6 +18,7 @@ export default defineConfig({
             'tests/engine/**/*.test.ts',
             'tests/demo-model/**/*.test.ts',
             'tests/session/**/*.test.ts',
+            'tests/real-size/**/*.test.ts',
           ],
           environment: 'node',
           setupFiles: ['tests/setup/node-webgpu.ts'],

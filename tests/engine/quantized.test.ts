@@ -178,7 +178,9 @@ for (const device of ['wasm', 'webgpu'] as const) {
 
     async function promptLogits(format: WeightFormat, i: number): Promise<Float64Array> {
       const m = model(format);
-      const embeds = (prompts.get(format)?.[i] as np.Array).ref;
+      const prompt = prompts.get(format)?.[i];
+      if (!prompt) throw new Error(`no golden prompt ${i} for ${format}`);
+      const embeds = prompt.ref;
       const input = prefixInputs(embeds, embeds.shape[1] as number, m.config, {});
       const head = headMatrix(tree.ref({ embed: m.weights.embed, lmHead: m.weights.lmHead }));
       const { hidden, kv } = prefill(specOf(m, null), tree.ref(m.weights), null, input);

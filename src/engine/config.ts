@@ -37,15 +37,54 @@ function ids(v: unknown): number[] {
   return [];
 }
 
-const SUPPORTED_TEXT_MODELS = ['llama', 'qwen2', 'mistral'];
+/**
+ * transformers' config defaults per model type (LlamaConfig, Qwen2Config, MistralConfig): a
+ * config.json saved by transformers leaves out every value equal to its default (SmolVLM-500M's
+ * text_config has no num_hidden_layers: it is LlamaConfig's 32), so a missing field means this.
+ */
+const TEXT_DEFAULTS: Record<string, Record<string, number>> = {
+  llama: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    rope_theta: 10000,
+    rms_norm_eps: 1e-6,
+  },
+  qwen2: {
+    vocab_size: 151936,
+    hidden_size: 4096,
+    intermediate_size: 22016,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    rope_theta: 10000,
+    rms_norm_eps: 1e-6,
+  },
+  mistral: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    rope_theta: 10000,
+    rms_norm_eps: 1e-6,
+  },
+};
+const SUPPORTED_TEXT_MODELS = Object.keys(TEXT_DEFAULTS);
 
 /** Parses the text model's config from a Hub config.json (VLM wrapper or bare decoder). */
 export function parseTextConfig(hub: HubConfig): TextConfig {
-  const text = (hub.text_config as HubConfig | undefined) ?? hub;
-  const modelType = String(text.model_type ?? 'llama');
+  const given = (hub.text_config as HubConfig | undefined) ?? hub;
+  const modelType = String(given.model_type ?? 'llama');
   if (!SUPPORTED_TEXT_MODELS.includes(modelType)) {
-    throw new Error(`unsupported text model_type "${modelType}" (supported: llama, qwen2)`);
+    throw new Error(
+      `unsupported text model_type "${modelType}" (supported: ${SUPPORTED_TEXT_MODELS.join(', ')})`,
+    );
   }
+  const text: HubConfig = { ...TEXT_DEFAULTS[modelType], ...given };
   if (text.rope_scaling != null) throw new Error('rope_scaling is not supported');
   const hiddenSize = num(text, 'hidden_size');
   const numHeads = num(text, 'num_attention_heads');
@@ -60,8 +99,8 @@ export function parseTextConfig(hub: HubConfig): TextConfig {
     numHeads,
     numKvHeads: num(text, 'num_key_value_heads', numHeads),
     headDim: num(text, 'head_dim', hiddenSize / numHeads),
-    ropeTheta: num(text, 'rope_theta', 10000),
-    rmsNormEps: num(text, 'rms_norm_eps', 1e-6),
+    ropeTheta: num(text, 'rope_theta'),
+    rmsNormEps: num(text, 'rms_norm_eps'),
     attentionBias: Boolean(text.attention_bias ?? modelType === 'qwen2'),
     tieWordEmbeddings: Boolean(tie),
     eosTokenIds: [...new Set(eos)],

@@ -12,10 +12,13 @@ export type { WeightFormat } from './engine/quant';
 
 import type { WeightFormat } from './engine/quant';
 
+/** The picker's words for each format. f32 is the default by measurement: until the dequantisation
+ * is fused into the matmul, q8 and q4 store a quarter / a fifth of the bytes but need more peak
+ * memory and time at real size (docs/engine.md, "Quantised text weights"). */
 export const WEIGHT_FORMAT_LABELS: Readonly<Record<WeightFormat, string>> = {
-  f32: 'f32 (full precision)',
-  q8: 'q8 (8-bit, 26 % of the bytes)',
-  q4: 'q4 (4-bit, 19 % of the bytes)',
+  f32: 'text weights f32 (default)',
+  q8: 'text weights q8 (¼ of the storage; slower, more peak memory for now)',
+  q4: 'text weights q4 (⅕ of the storage; slower, more peak memory for now)',
 };
 
 /** The vision encoder's ONNX file as the Hub repos name them (onnx/vision_encoder_<dtype>.onnx):

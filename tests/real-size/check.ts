@@ -36,6 +36,7 @@ import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { headMatrix, logits, prefill } from '../../src/engine/decoder';
 import { embedPrompt, prefixInputs } from '../../src/engine/inputs';
 import { disposeModel, specOf } from '../../src/engine/model';
+import { type WeightFormat, weightBytes } from '../../src/engine/quant';
 import { loadTextModel } from '../../src/engine/weights';
 import {
   decodeTensorToFloat32,
@@ -104,6 +105,8 @@ function fileReader(file: string): RangeReader {
 
 export type EngineResult = {
   device: string;
+  weights: WeightFormat;
+  text_bytes: number;
   load_ms: number;
   prefill_ms: number;
   prompt_tokens: number;
@@ -118,14 +121,18 @@ export type EngineResult = {
 export async function checkEngine(
   dir: string,
   device: 'wasm' | 'webgpu' = 'wasm',
+  format: WeightFormat = 'f32',
 ): Promise<EngineResult> {
   const ref = readReference(dir);
   const hubConfig = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
   await init(device);
   defaultDevice(device);
   const t0 = performance.now();
-  const model = await loadTextModel(hubConfig, fileReader(path.join(dir, 'model.safetensors')));
+  const model = await loadTextModel(hubConfig, fileReader(path.join(dir, 'model.safetensors')), {
+    format,
+  });
   const loadMs = performance.now() - t0;
+  const textBytes = weightBytes(model.weights);
   try {
     const feats = ref.tensors.get('image_features');
     if (!feats) throw new Error('reference has no image_features');
@@ -155,6 +162,8 @@ export async function checkEngine(
     });
     return {
       device,
+      weights: format,
+      text_bytes: textBytes,
       load_ms: Math.round(loadMs),
       prefill_ms: Math.round(prefillMs),
       prompt_tokens: ref.input_ids.length,
@@ -405,7 +414,8 @@ export async function main(args: string[]): Promise<void> {
   const shape = value('--shape') ?? 'tiny';
   const dir = path.resolve(value('--dir') ?? defaultDir(shape));
   const build = JSON.parse(readFileSync(path.join(dir, 'ttrv/build.json'), 'utf8'));
-  const engine = args.includes('--no-engine') ? null : await checkEngine(dir, 'wasm');
+  const weights = (value('--weights') ?? 'f32') as WeightFormat;
+  const engine = args.includes('--no-engine') ? null : await checkEngine(dir, 'wasm', weights);
   const transformersjs = args.includes('--no-transformersjs')
     ? null
     : await checkTransformersJs(dir, { generate: args.includes('--generate') });

@@ -32,7 +32,7 @@ test('dataset mode adapts on a subset and scores the whole split before and afte
   // One row per question type of the split, plus the total.
   await expect(results.locator('tbody tr')).toHaveCount(QUESTION_TYPES.length + 1);
   await expect(panel).toContainText(
-    "4 items adapted on, 300 evaluated (the whole split: TTRV's protocol; 32 votes, 16 trained)",
+    "4 items adapted on, 300 evaluated (the whole split: TTRV's protocol; 32 votes, 16 trained, learning rate 0.005)",
   );
   // The adaptation steps drew the charts.
   await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1');
@@ -47,6 +47,7 @@ test('dataset mode adapts on a subset and scores the whole split before and afte
   expect(project.rows('data/eval.jsonl').every((row) => typeof row.answer === 'string')).toBe(true);
   expect(project.text('train_ttrv.py')).toMatch(/num_generations=32,[^\n]*\n/);
   expect(project.text('train_ttrv.py')).toContain('prompts_per_step=4,');
+  expect(project.text('train_ttrv.py')).toContain('learning_rate=0.005,');
 });
 
 test('single-example mode adapts on one item repeated as the batch, then scores the whole split', async ({

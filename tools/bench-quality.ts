@@ -79,6 +79,8 @@ function readArgs(argv: string[]): Args {
       },
       num_votes: Number(values.votes),
       num_generations: Number(values.trained),
+      // `--set learning_rate=…` sets dataset mode's rate (the protocol's, not the settings').
+      learning_rate: settingOverrides(values.set).learning_rate ?? TTRV_PROTOCOL.learning_rate,
       evaluate: values['held-out'] ? 'held out' : 'whole split',
       sampled: true,
     },

@@ -85,6 +85,8 @@ export async function exportTrl(argv: string[]) {
         : { ...SINGLE_EXAMPLE_SCHEDULE, example: Number(values.example) - 1 },
     num_votes: Number(values.votes),
     num_generations: Number(values.trained),
+    // `--set learning_rate=…` sets dataset mode's rate (the protocol's, not the settings').
+    learning_rate: settingOverrides(values.set).learning_rate ?? TTRV_PROTOCOL.learning_rate,
     evaluate: values['held-out'] ? 'held out' : 'whole split',
   };
   const source = values.split ? `split ${values.split}` : `folder ${path.basename(folder)}`;

@@ -43,6 +43,7 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
     num_votes: TTRV_PROTOCOL.num_votes,
     num_generations: TTRV_PROTOCOL.num_generations,
   });
+  const [learningRate, setLearningRate] = useState(TTRV_PROTOCOL.learning_rate);
   const [evaluate, setEvaluate] = useState<Evaluation>(TTRV_PROTOCOL.evaluate);
   const [sampled, setSampled] = useState(TTRV_PROTOCOL.sampled);
   const split = splits.find((s) => s.name === name) ?? splits.find((s) => s.shifted) ?? splits[0];
@@ -74,6 +75,7 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
   const protocol = (): DatasetProtocol => ({
     schedule: mode === 'subset' ? schedule : single,
     ...votes,
+    learning_rate: learningRate,
     evaluate,
     sampled,
   });
@@ -156,6 +158,18 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
         )}
         {voteField('num_votes', 'votes per prompt')}
         {voteField('num_generations', 'of them trained')}
+        <label title="Dataset mode's own rate, chosen by measurement (bench:quality); single-image runs use the settings' learning_rate">
+          learning rate
+          <input
+            type="number"
+            min={0}
+            step="any"
+            value={learningRate}
+            disabled={run.running}
+            data-testid="dataset-learning-rate"
+            onChange={(event) => setLearningRate(Number(event.currentTarget.value))}
+          />
+        </label>
         <label>
           score
           <select
@@ -250,8 +264,9 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
           {report.protocol.evaluate === 'whole split'
             ? "the whole split: TTRV's protocol"
             : 'held out: only the items not adapted on'}
-          ; {report.protocol.num_votes} votes, {report.protocol.num_generations} trained). The
-          adapter is now the session's: compare or export it above.
+          ; {report.protocol.num_votes} votes, {report.protocol.num_generations} trained, learning
+          rate {report.protocol.learning_rate}). The adapter is now the session's: compare or export
+          it above.
         </p>
       )}
     </section>

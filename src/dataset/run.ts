@@ -59,6 +59,7 @@ export type DatasetReport = {
     evaluate: Evaluation;
     num_votes: number;
     num_generations: number;
+    learning_rate: number;
     sampled: boolean;
   };
   itemsAdapted: number;
@@ -213,6 +214,7 @@ export async function runDataset(
     ...settings,
     num_votes: protocol.num_votes,
     num_generations: protocol.num_generations,
+    learning_rate: protocol.learning_rate,
   };
   const batches = protocolBatches(items.length, protocol, config.seed);
   const scored = scoredIndices(items.length, batches, protocol.evaluate);
@@ -268,6 +270,7 @@ export async function runDataset(
         evaluate: protocol.evaluate,
         num_votes: protocol.num_votes,
         num_generations: protocol.num_generations,
+        learning_rate: protocol.learning_rate,
         sampled: sampling,
       },
       itemsAdapted: new Set(batches.flat()).size,

@@ -27,6 +27,11 @@ export type DatasetProtocol = {
   /** Votes per prompt, and how many of them are trained on (TTRV: 32 and the first 16). */
   num_votes: number;
   num_generations: number;
+  /**
+   * The adapter's learning rate in this run: dataset mode's own, apart from the single-image
+   * default (settings), chosen by bench:quality (docs/decisions.md).
+   */
+  learning_rate: number;
   evaluate: Evaluation;
   /**
    * Also sample every scored item (32 answers with the base model, 16 with the adapter) for
@@ -99,6 +104,9 @@ export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
   schedule: PAPER_DATASET_SCHEDULE,
   num_votes: 32,
   num_generations: 16,
+  // bench:quality on demo model v2, seeds 0-2: 3e-3 (the single-image default) gained +0.025 greedy
+  // on the shifted splits on average; 5e-3 gained about +0.10 on each (docs/decisions.md).
+  learning_rate: 5e-3,
   evaluate: 'whole split',
   sampled: true,
 };

@@ -87,7 +87,13 @@ export function trlRecipe(settings: PlaygroundSettings, run: TrlRunShape): TrlRe
         ];
   return {
     grpo: [
-      { name: 'learning_rate', value: settings.learning_rate, from: 'learning_rate' },
+      run.kind === 'dataset'
+        ? {
+            name: 'learning_rate',
+            value: run.protocol.learning_rate,
+            from: "the protocol's learning rate",
+          }
+        : { name: 'learning_rate', value: settings.learning_rate, from: 'learning_rate' },
       { name: 'lr_scheduler_type', value: settings.lr_scheduler_type, from: 'lr_scheduler_type' },
       { name: 'warmup_steps', value: settings.warmup_steps, from: 'warmup_steps' },
       ...length,

@@ -169,6 +169,7 @@ describe('the playground core', () => {
       schedule: { subset: 3, epochs: 1, promptsPerStep: 3 },
       num_votes: 4,
       num_generations: 4,
+      learning_rate: 5e-3,
       evaluate: 'whole split' as const,
       sampled: true,
     };

@@ -164,6 +164,7 @@ const PROTOCOL = {
   schedule: { subset: 2, epochs: 1, promptsPerStep: 1 },
   num_votes: 4,
   num_generations: 2,
+  learning_rate: 5e-3,
   evaluate: 'whole split' as const,
   sampled: false,
 };
@@ -178,7 +179,13 @@ describe('one appendStep for every kind of run', () => {
         progress({ phase: 'adapting', done: 2, total: 2, step: report(2, ['x', 'x']) });
         const done: DatasetReport = {
           split: 's',
-          protocol: { evaluate: 'whole split', num_votes: 4, num_generations: 2, sampled: false },
+          protocol: {
+            evaluate: 'whole split',
+            num_votes: 4,
+            num_generations: 2,
+            learning_rate: 5e-3,
+            sampled: false,
+          },
           itemsAdapted: 2,
           itemsEvaluated: 2,
           scores: null,

@@ -96,6 +96,8 @@ describe('TRL mapping', () => {
   it('takes votes, epochs and prompts per step from a dataset protocol', () => {
     const dataset = trlRecipe(RUN_SETTINGS, { kind: 'dataset', protocol: TTRV_PROTOCOL });
     expect(mapped(dataset.grpo, 'num_generations')).toBe(32);
+    // Dataset mode has its own learning rate, the protocol's.
+    expect(mapped(dataset.grpo, 'learning_rate')).toBe(TTRV_PROTOCOL.learning_rate);
     expect(mapped(dataset.grpo, 'num_train_epochs')).toBe(2);
     expect(mapped(dataset.grpo, 'max_steps')).toBe(-1);
     expect(mapped(dataset.ttrv, 'prompts_per_step')).toBe(8);
@@ -202,7 +204,7 @@ describe('TRL bundle', () => {
     const script = String(files.get('train_ttrv.py'));
     expect(script).not.toContain('@@RUN_SETTINGS@@');
     expect(script).toContain('BASE_MODEL = "HuggingFaceTB/SmolVLM-256M-Instruct"');
-    expect(script).toContain('learning_rate=0.002,');
+    expect(script).toContain('learning_rate=0.005,'); // a dataset run: the protocol's rate
     expect(script).toContain('num_generations=32,');
     expect(String(files.get('README.md'))).toContain('Not run end to end there');
     for (const name of [

@@ -104,8 +104,9 @@ export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
   schedule: PAPER_DATASET_SCHEDULE,
   num_votes: 32,
   num_generations: 16,
-  // bench:quality on demo model v2, seeds 0-2: 3e-3 (the single-image default) gained +0.025 greedy
-  // on the shifted splits on average; 5e-3 gained about +0.10 on each (docs/decisions.md).
+  // bench:quality on demo model v2, mean of seeds 0-2, greedy gain on sketch / noise / cast: 3e-3
+  // (the single-image default) +0.049 / +0.001 / +0.025; 5e-3 +0.042 / +0.021 / +0.072 (seed 0:
+  // +0.10 on each), same clean split, larger type drops (docs/decisions.md).
   learning_rate: 5e-3,
   evaluate: 'whole split',
   sampled: true,

@@ -78,6 +78,8 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
 
   await expect(page.getByTestId('base-answer')).not.toHaveText('');
   await expect(page.getByTestId('adapted-answer')).not.toHaveText('', { timeout: 120_000 });
+  // The comparison the run's end asked for has come back (no stale side in the screenshot).
+  await expect(page.getByRole('button', { name: 'Ask again' })).toBeEnabled({ timeout: 180_000 });
   const adapted = (await page.getByTestId('adapted-answer').textContent()) ?? '';
   await page.screenshot({ path: testInfo.outputPath('run.png'), fullPage: true });
   await page.screenshot({ path: 'test-results/screenshots/playground-run.png', fullPage: true });

@@ -23,13 +23,14 @@ TRANSFORMERS_VERSION = "4.46.0"  # the config format this mirrors (as written on
 # ----------------------------------------------------------------------------- safetensors
 
 
-def save_safetensors(tensors, path, metadata=None):
-    """The whole format: u64 header size, JSON header (name -> dtype/shape/offsets), raw data."""
+def save_safetensors(tensors, path, metadata=None, dtype="F32"):
+    """The whole format: u64 header size, JSON header (name -> dtype/shape/offsets), raw data.
+    dtype "BF16" keeps the top 16 bits of each float32 (exact for values already bfloat16)."""
     header, blobs, off = {}, [], 0
     for name in sorted(tensors):
         a = np.ascontiguousarray(np.asarray(tensors[name], dtype="<f4"))
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        b = a.tobytes() if dtype == "F32" else (a.view("<u4") >> 16).astype("<u2").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     header["__metadata__"] = metadata or {"format": "pt"}

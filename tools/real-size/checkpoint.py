@@ -2,11 +2,11 @@
 SmolVLM-256M/500M-Instruct), and the float32 PyTorch reference the checks compare against."""
 
 import json
-import struct
 
 import numpy as np
 import torch
 
+import export  # tools/demo-model/export.py
 from model import VLM  # tools/demo-model/model.py
 
 
@@ -26,37 +26,9 @@ def seeded_model(config, seed):
 
 def save_bf16_safetensors(model, path):
     """The safetensors format with BF16 data (exact: the values are already bfloat16)."""
-    header, blobs, off = {}, [], 0
-    state = model.state_dict()
-    for name in sorted(state):
-        a = np.ascontiguousarray(state[name].detach().numpy().astype("<f4"))
-        b = (a.view("<u4") >> 16).astype("<u2").tobytes()
-        header[name] = {"dtype": "BF16", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
-        for b in blobs:
-            f.write(b)
-    return sum(np.prod(s.shape) for s in state.values())
-
-
-def save_f32_safetensors(tensors, path):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        b = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(np.shape(tensors[name])), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
-        for b in blobs:
-            f.write(b)
+    state = {name: t.detach().numpy() for name, t in model.state_dict().items()}
+    export.save_safetensors(state, path, dtype="BF16")
+    return sum(np.prod(a.shape) for a in state.values())
 
 
 def reference_prompt(config, seed, n_text=12):
@@ -100,7 +72,7 @@ def reference(model, seed, path_json, path_tensors):
             step = out[0, -1]
     first_image = ids.index(c.image_token_id)
     positions = sorted({0, first_image - 1, first_image, first_image + c.image_seq_len, len(ids) - 2, len(ids) - 1})
-    save_f32_safetensors({
+    export.save_safetensors({
         "pixel_values": pixels.numpy(),
         "image_features": feats[0].numpy(),
         "logits": logits[positions].numpy(),

@@ -51,7 +51,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** What a browser gives jax-js and Node 20 lacks (as tests/setup/node-webgpu.ts). */
-function setupNode(backend: Device): void {
+export function setupNode(backend: Device): void {
   const g = globalThis as Record<string, unknown>;
   g.Float16Array ??= Float16Array;
   if (backend !== 'webgpu') return;

@@ -14,7 +14,7 @@
 import { lax, nn, numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from './config';
 import type { Projection } from './layout';
-import { dequantize, embedRows, type Weight } from './quant';
+import { dequantize, type Weight } from './quant';
 
 /** One layer; the projections float32 [out, in] or quantised (./quant.ts). */
 export type LayerWeights = {
@@ -208,35 +208,114 @@ function finishLayer(
   return h.add(linear(gate.mul(up), w.down, undefined, lora?.down, s));
 }
 
-function layerLora(lora: LoraParams | null, i: number): LayerLora | undefined {
-  return lora ? lora.layers[i] : undefined;
-}
+/** What a prompt's layers need besides its hidden states: RoPE tables and the causal bias. */
+export type PrefixTables = Omit<PrefixInputs, 'embeds'>;
+/** What teacher-forced rows' layers need besides their hidden states. */
+export type RowTables = Omit<RowInputs, 'embeds'>;
+/** What a decode step's layers need besides the new tokens' hidden states. */
+export type DecodeTables = Omit<DecodeInputs, 'tokens'>;
 
 /**
- * Hidden states `x` through every layer and the final norm. The three modes differ only in what
- * a layer's queries attend to: `attend(i, q, k, v)` takes layer i's new queries, keys and values
- * (owned) and returns the attention output. Consumes `x`, not `cos` / `sin`.
+ * Consecutive layers on hidden states `x`. The three modes differ only in what a layer's queries
+ * attend to: `attend(i, q, k, v)` takes the i-th layer's (of `layers`) new queries, keys and
+ * values (owned) and returns the attention output. Consumes `x`, `layers` and `lora`, borrows
+ * `rope`.
  */
 function throughLayers(
   spec: ModelSpec,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
+  layers: LayerWeights[],
+  lora: LayerLora[] | null,
   x: np.Array,
   rope: { cos: np.Array; sin: np.Array },
   attend: (i: number, q: np.Array, k: np.Array, v: np.Array) => np.Array,
 ): np.Array {
   const eps = spec.config.rmsNormEps;
-  weights.layers.forEach((w, i) => {
+  layers.forEach((w, i) => {
     const normed = rmsNorm(x.ref, w.inputNorm, eps);
-    const { q, k, v } = projectQkv(spec, w, layerLora(lora, i), normed, rope.cos.ref, rope.sin.ref);
-    x = finishLayer(spec, w, layerLora(lora, i), x, attend(i, q, k, v));
+    const { q, k, v } = projectQkv(spec, w, lora?.[i], normed, rope.cos.ref, rope.sin.ref);
+    x = finishLayer(spec, w, lora?.[i], x, attend(i, q, k, v));
   });
-  return rmsNorm(x, weights.norm, eps);
+  return x;
 }
 
 /**
- * The prompt through every layer, causally. Returns its final hidden states (after the final
- * norm) [1, P, D] and every layer's keys and values (the prompt's KV cache).
+ * A prompt through consecutive layers, causally: its hidden states [1, P, D] after them (before
+ * the final norm) and each layer's keys and values (the prompt's KV cache). Consumes everything.
+ */
+export function prefillLayers(
+  spec: ModelSpec,
+  layers: LayerWeights[],
+  lora: LayerLora[] | null,
+  x: np.Array,
+  tables: PrefixTables,
+): { x: np.Array; kv: LayerKV[] } {
+  const kv: LayerKV[] = [];
+  const out = throughLayers(spec, layers, lora, x, tables, (_, q, k, v) => {
+    kv.push({ k: k.ref, v: v.ref });
+    return attendBlocks(q, [{ k, v, bias: tables.bias.ref }]);
+  });
+  tree.dispose(tables);
+  return { x: out, kv };
+}
+
+/**
+ * B rows after a shared prompt through consecutive layers, teacher-forced: each row attends to
+ * the prompt's keys (`prefixKV` of the same layers, broadcast over rows) and causally to itself.
+ * Returns hidden states [B, L, D] before the final norm. Consumes everything.
+ */
+export function extendLayers(
+  spec: ModelSpec,
+  layers: LayerWeights[],
+  lora: LayerLora[] | null,
+  prefixKV: LayerKV[],
+  x: np.Array,
+  tables: RowTables,
+): np.Array {
+  const out = throughLayers(spec, layers, lora, x, tables, (i, q, k, v) =>
+    attendBlocks(q, [
+      { ...(prefixKV[i] as LayerKV), bias: tables.prefixBias.ref },
+      { k, v, bias: tables.selfBias.ref },
+    ]),
+  );
+  tree.dispose(tables);
+  return out;
+}
+
+/**
+ * One decode step through consecutive layers: each row's new token is written into its
+ * fixed-size cache at `slot`, then attends to the prompt and to the cache slots written so far.
+ * Shapes never change between steps, so this compiles once. Returns hidden states [B, 1, D]
+ * before the final norm and the updated cache of these layers. Consumes everything.
+ */
+export function decodeLayers(
+  spec: ModelSpec,
+  layers: LayerWeights[],
+  lora: LayerLora[] | null,
+  prefixKV: LayerKV[],
+  cache: LayerKV[],
+  x: np.Array,
+  tables: DecodeTables,
+): { x: np.Array; cache: LayerKV[] } {
+  const newCache: LayerKV[] = [];
+  const out = throughLayers(spec, layers, lora, x, tables, (i, q, k, v) => {
+    const old = cache[i] as LayerKV;
+    const kc = np.where(tables.slot.ref, k, old.k);
+    const vc = np.where(tables.slot.ref, v, old.v);
+    newCache.push({ k: kc.ref, v: vc.ref });
+    return attendBlocks(q, [
+      { ...(prefixKV[i] as LayerKV), bias: tables.prefixBias.ref },
+      { k: kc, v: vc, bias: tables.cacheBias.ref },
+    ]);
+  });
+  tree.dispose(tables);
+  return { x: out, cache: newCache };
+}
+
+/**
+ * The prompt through every layer and the final norm, as one traced function: its final hidden
+ * states [1, P, D] and every layer's keys and values. The engine runs the layers in compiled
+ * groups instead (./programs.ts); this is the whole model in one piece for references and checks.
+ * Consumes everything.
  */
 export function prefill(
   spec: ModelSpec,
@@ -244,66 +323,10 @@ export function prefill(
   lora: LoraParams | null,
   input: PrefixInputs,
 ): { hidden: np.Array; kv: LayerKV[] } {
-  const kv: LayerKV[] = [];
-  const hidden = throughLayers(spec, weights, lora, input.embeds, input, (_, q, k, v) => {
-    kv.push({ k: k.ref, v: v.ref });
-    return attendBlocks(q, [{ k, v, bias: input.bias.ref }]);
-  });
-  tree.dispose([input.cos, input.sin, input.bias, weights.embed, weights.lmHead]);
-  return { hidden, kv };
-}
-
-/**
- * B rows after a shared prompt, teacher-forced: each row attends to the prompt's keys (prefixKV,
- * broadcast over rows) and causally to itself. Returns final hidden states [B, L, D].
- */
-export function extend(
-  spec: ModelSpec,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  prefixKV: LayerKV[],
-  input: RowInputs,
-): np.Array {
-  const hidden = throughLayers(spec, weights, lora, input.embeds, input, (i, q, k, v) =>
-    attendBlocks(q, [
-      { ...(prefixKV[i] as LayerKV), bias: input.prefixBias.ref },
-      { k, v, bias: input.selfBias.ref },
-    ]),
-  );
-  tree.dispose([input.cos, input.sin, input.prefixBias, input.selfBias]);
+  const { embeds, ...tables } = input;
+  const { x, kv } = prefillLayers(spec, weights.layers, lora?.layers ?? null, embeds, tables);
   tree.dispose([weights.embed, weights.lmHead]);
-  return hidden;
-}
-
-/**
- * One decode step: each row's new token is written into its fixed-size cache at `slot`, then
- * attends to the prompt and to the cache slots written so far. Shapes never change between
- * steps, so this compiles once. Returns final hidden states [B, 1, D] and the updated cache.
- */
-export function decodeStep(
-  spec: ModelSpec,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  prefixKV: LayerKV[],
-  cache: LayerKV[],
-  input: DecodeInputs,
-): { hidden: np.Array; cache: LayerKV[] } {
-  const rows = input.tokens.shape[0] as number;
-  const x = embedRows(tree.ref(weights.embed), input.tokens).reshape([rows, 1, -1]);
-  const newCache: LayerKV[] = [];
-  const hidden = throughLayers(spec, weights, lora, x, input, (i, q, k, v) => {
-    const old = cache[i] as LayerKV;
-    const kc = np.where(input.slot.ref, k, old.k);
-    const vc = np.where(input.slot.ref, v, old.v);
-    newCache.push({ k: kc.ref, v: vc.ref });
-    return attendBlocks(q, [
-      { ...(prefixKV[i] as LayerKV), bias: input.prefixBias.ref },
-      { k: kc, v: vc, bias: input.cacheBias.ref },
-    ]);
-  });
-  tree.dispose([input.cos, input.sin, input.prefixBias, input.slot, input.cacheBias]);
-  tree.dispose([weights.embed, weights.lmHead]);
-  return { hidden, cache: newCache };
+  return { hidden: rmsNorm(x, weights.norm, spec.config.rmsNormEps), kv };
 }
 
 /** The output projection as float32 [V, D]: lm_head, or the embedding when tied (dequantised

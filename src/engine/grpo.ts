@@ -7,13 +7,13 @@
 //   kl_t    = exp(ref_t - logp_t) - (ref_t - logp_t) - 1          (k3; only when β > 0)
 //   loss    = Σ_t w_t · (pg_t + β·kl_t - entropy_coef·H_t)
 // The loss depends on the LM head only through logp_t and H_t, so the head is never traced by
-// autodiff: head.ts computes dloss/dh from the scalar cotangents below, and the trunk is
+// autodiff: head.ts computes dloss/dh from the scalar cotangents below, and the final norm is
 // differentiated through the surrogate Σ h · stopGradient(dloss/dh), whose gradient with respect
-// to LoRA equals the loss's. One jit(valueAndGrad) call per microbatch, memory bounded by one
-// vocabulary chunk of logits.
-import { lax, numpy as np, tree } from '@jax-js/jax';
-import type { DecoderWeights, LoraParams, ModelSpec, PrefixInputs, RowInputs } from './decoder';
-import { extend, headMatrix, prefill } from './decoder';
+// to the last layer's states is the loss's; the layers take it from there, group by group
+// (./programs.ts). Memory is bounded by one vocabulary chunk of logits.
+import { lax, numpy as np } from '@jax-js/jax';
+import type { DecoderWeights, ModelSpec, PrefixInputs, RowInputs } from './decoder';
+import { headMatrix, rmsNorm } from './decoder';
 import type { HeadStats } from './head';
 import { headBackward, headForward } from './head';
 
@@ -47,31 +47,24 @@ export type LossMetrics = {
   clipFraction: np.Array;
 };
 
-/** Final hidden states [B·L, D] of teacher-forced rows after the shared prompt. */
-export function rowHidden(
-  spec: ModelSpec,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  prefix: PrefixInputs,
-  rows: RowInputs,
-): np.Array {
-  const { hidden, kv } = prefill(spec, tree.ref(weights), tree.ref(lora), prefix);
-  hidden.dispose();
-  const h = extend(spec, weights, lora, kv, rows);
-  return h.reshape([-1, spec.config.hiddenSize]);
+/** The head's frozen inputs: the final norm and the output projection's weights. */
+export type HeadWeights = Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>;
+
+/** Final hidden states [B·L, D] of rows' last-layer states [B, L, D] (./programs.ts). */
+function finalHidden(spec: ModelSpec, norm: np.Array, r: np.Array): np.Array {
+  return rmsNorm(r, norm, spec.config.rmsNormEps).reshape([-1, spec.config.hiddenSize]);
 }
 
-/** Log-probs and entropies of the targets [N] (no gradient). */
+/** Log-probs and entropies of the targets [N] from the rows' last-layer states (no gradient). */
 export function rowStats(
   spec: ModelSpec,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  input: { prefix: PrefixInputs; rows: RowInputs; targets: np.Array },
+  weights: HeadWeights,
+  r: np.Array,
+  targets: np.Array,
   opts: HeadOptions,
 ): { logp: np.Array; entropy: np.Array } {
-  const head = headMatrix(tree.ref({ embed: weights.embed, lmHead: weights.lmHead }));
-  const h = rowHidden(spec, weights, lora, input.prefix, input.rows);
-  const stats = headForward(h, head, input.targets, headOpts(opts));
+  const head = headMatrix({ embed: weights.embed, lmHead: weights.lmHead });
+  const stats = headForward(finalHidden(spec, weights.norm, r), head, targets, headOpts(opts));
   stats.lse.dispose();
   return { logp: stats.logp, entropy: stats.entropy };
 }
@@ -120,22 +113,23 @@ function tokenTerms(stats: HeadStats, tok: TokenInputs, opts: LossOptions) {
 }
 
 /**
- * The function to differentiate with respect to `lora` (argument 0): returns
- * [surrogate, metrics]. Use as jit(valueAndGrad(f, { hasAux: true })).
+ * The function to differentiate with respect to the rows' last-layer states `r` [B, L, D]
+ * (argument 0): returns [surrogate, metrics]. Use as jit(valueAndGrad(f, { hasAux: true })); the
+ * gradient is the cotangent the layers' backward pass starts from (./programs.ts).
  */
-export function grpoSurrogate(
+export function headSurrogate(
   spec: ModelSpec,
   opts: LossOptions,
-): (lora: LoraParams, weights: DecoderWeights, input: TrainInputs) => [np.Array, LossMetrics] {
-  return (lora, weights, input) => {
-    const head = headMatrix(tree.ref({ embed: weights.embed, lmHead: weights.lmHead }));
-    const h = rowHidden(spec, weights, lora, input.prefix, input.rows);
+): (r: np.Array, weights: HeadWeights, tokens: TokenInputs) => [np.Array, LossMetrics] {
+  return (r, weights, tokens) => {
+    const head = headMatrix({ embed: weights.embed, lmHead: weights.lmHead });
+    const h = finalHidden(spec, weights.norm, r);
     const hs = lax.stopGradient(h.ref);
-    const { targets } = input.tokens;
+    const { targets } = tokens;
     const stats = headForward(hs.ref, head.ref, targets.ref, headOpts(opts));
     const lse = stats.lse;
     const entropy = stats.entropy.ref;
-    const { metrics, gLogp, gEntropy } = tokenTerms(stats, input.tokens, opts);
+    const { metrics, gLogp, gEntropy } = tokenTerms(stats, tokens, opts);
     const dh = headBackward(
       hs,
       head,

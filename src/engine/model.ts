@@ -17,6 +17,8 @@ export type TextModel = {
   textPrefix: TextPrefix;
   /** How the frozen projections are stored on the device (./quant.ts). */
   format: WeightFormat;
+  /** Layers per compiled program (./programs.ts); absent = DEFAULT_LAYERS_PER_PROGRAM. */
+  layersPerProgram?: number;
 };
 
 export type Adapter = { config: LoraSettings; params: LoraParams };

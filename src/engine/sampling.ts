@@ -10,11 +10,12 @@
 import type { numpy as np } from '@jax-js/jax';
 import { jit, numpy as jnp, tree } from '@jax-js/jax';
 import { seededRandom } from '../random';
-import type { DecodeInputs, DecoderWeights, LayerKV, LoraParams, PrefixInputs } from './decoder';
-import { decodeStep, headMatrix, logits, prefill } from './decoder';
+import type { DecodeInputs, DecoderWeights, LayerKV, ModelSpec, PrefixInputs } from './decoder';
+import { headMatrix, logits, rmsNorm } from './decoder';
 import { bucket, decodeInputs, padPositions, prefixInputs } from './inputs';
 import type { Adapter, TextModel } from './model';
 import { cachedJit, specOf } from './model';
+import { runDecode, runPrefill } from './programs';
 import { LENGTH_BUCKET, PROMPT_BUCKET } from './train';
 
 export type SampleOptions = {
@@ -162,72 +163,48 @@ function asFloats(data: Awaited<ReturnType<np.Array['data']>>): Float32Array | F
 type PrefillOut = { logits: np.Array; kv: LayerKV[] };
 type DecodeOut = { logits: np.Array; cache: LayerKV[] };
 
-/** Logits [1, V] at the prompt's last real position (`pick`: one-hot [P]) and the prompt's KV. */
-function prefillLogits(
-  spec: ReturnType<typeof specOf>,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  input: PrefixInputs,
-  pick: np.Array,
-): PrefillOut {
-  const head = headMatrix(tree.ref({ embed: weights.embed, lmHead: weights.lmHead }));
-  const { hidden, kv } = prefill(spec, weights, lora, input);
-  const last = jnp.where(pick.reshape([1, -1, 1]), hidden, 0).sum(1);
-  return { logits: logits(last, head), kv };
+/** The head's frozen inputs, new references. */
+function headInputs(model: TextModel): Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'> {
+  const { embed, lmHead, norm } = model.weights;
+  return tree.ref({ embed, lmHead, norm });
 }
 
-/** One decode step's logits [B, 1, V] (not reshaped: that would be one more kernel) and the cache. */
-function decodeLogits(
-  spec: ReturnType<typeof specOf>,
-  weights: DecoderWeights,
-  lora: LoraParams | null,
-  prefixKV: LayerKV[],
-  cache: LayerKV[],
-  input: DecodeInputs,
-): DecodeOut {
-  const head = headMatrix(tree.ref({ embed: weights.embed, lmHead: weights.lmHead }));
-  const out = decodeStep(spec, weights, lora, prefixKV, cache, input);
-  return { logits: logits(out.hidden, head), cache: out.cache };
+/** Logits [B, T, V] of last-layer states x [B, T, D] (final norm, then the head). */
+function headLogits(
+  spec: ModelSpec,
+  weights: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>,
+  x: np.Array,
+): np.Array {
+  const head = headMatrix({ embed: weights.embed, lmHead: weights.lmHead });
+  return logits(rmsNorm(x, weights.norm, spec.config.rmsNormEps), head);
 }
 
-/** Compiled prefill and decode for this model and adapter (jit takes no null arguments). */
+/** Prefill and decode for this model and adapter: the layers in compiled groups
+ * (./programs.ts), the head in one more program. */
 function compiledFns(model: TextModel, adapter: Adapter | null) {
   const spec = specOf(model, adapter);
-  const tag = adapter ? `lora${spec.loraScale}` : 'off';
-  if (!adapter) {
-    const pre = cachedJit(model, `sample/prefill/${tag}`, () =>
-      jit((w: DecoderWeights, input: PrefixInputs, pick: np.Array) =>
-        prefillLogits(spec, w, null, input, pick),
-      ),
-    );
-    const dec = cachedJit(model, `sample/decode/${tag}`, () =>
-      jit((w: DecoderWeights, kv: LayerKV[], cache: LayerKV[], input: DecodeInputs) =>
-        decodeLogits(spec, w, null, kv, cache, input),
-      ),
-    );
-    return {
-      prefill: (input: PrefixInputs, pick: np.Array): PrefillOut =>
-        pre(tree.ref(model.weights), input, pick),
-      decode: (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): DecodeOut =>
-        dec(tree.ref(model.weights), kv, cache, input),
-    };
-  }
-  const pre = cachedJit(model, `sample/prefill/${tag}`, () =>
-    jit((w: DecoderWeights, lora: LoraParams, input: PrefixInputs, pick: np.Array) =>
-      prefillLogits(spec, w, lora, input, pick),
+  // Logits [1, V] at the prompt's last real position (`pick`: one-hot [P]).
+  const lastLogits = cachedJit(model, 'sample/prefill-head', () =>
+    jit((w: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>, x: np.Array, pick: np.Array) =>
+      headLogits(spec, w, jnp.where(pick.reshape([1, -1, 1]), x, 0).sum(1)),
     ),
   );
-  const dec = cachedJit(model, `sample/decode/${tag}`, () =>
-    jit(
-      (w: DecoderWeights, lora: LoraParams, kv: LayerKV[], cache: LayerKV[], input: DecodeInputs) =>
-        decodeLogits(spec, w, lora, kv, cache, input),
+  // One decode step's logits [B, 1, V] (not reshaped: that would be one more kernel).
+  const stepLogits = cachedJit(model, 'sample/decode-head', () =>
+    jit((w: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>, x: np.Array) =>
+      headLogits(spec, w, x),
     ),
   );
   return {
-    prefill: (input: PrefixInputs, pick: np.Array): PrefillOut =>
-      pre(tree.ref(model.weights), tree.ref(adapter.params), input, pick),
-    decode: (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): DecodeOut =>
-      dec(tree.ref(model.weights), tree.ref(adapter.params), kv, cache, input),
+    prefill: (input: PrefixInputs, pick: np.Array): PrefillOut => {
+      const { x, kv } = runPrefill(model, adapter, input);
+      return { logits: lastLogits(headInputs(model), x, pick), kv };
+    },
+    // Borrows `kv` (the prompt's), consumes `cache` and `input`.
+    decode: (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): DecodeOut => {
+      const out = runDecode(model, adapter, kv, cache, input);
+      return { logits: stepLogits(headInputs(model), out.x), cache: out.cache };
+    },
   };
 }
 
@@ -312,7 +289,7 @@ export async function sample(
             config,
             at,
           );
-          const out = fns.decode(tree.ref(prefixKV), cache, input);
+          const out = fns.decode(prefixKV, cache, input);
           cache = out.cache;
           choose(asFloats(await out.logits.data()), true);
           opts.signal?.throwIfAborted();

@@ -8,14 +8,15 @@
 // so a run compiles a few shapes; every microbatch is one jit(valueAndGrad) call whose LoRA
 // gradients are summed (the loss weights already carry the 1/N normalisation of the whole step).
 import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import type { DecoderWeights, LoraParams } from './decoder';
-import type { HeadOptions, LossMetrics, LossOptions, TrainInputs } from './grpo';
-import { grpoSurrogate, rowStats } from './grpo';
+import type { LoraParams, PrefixInputs, RowInputs } from './decoder';
+import type { HeadOptions, HeadWeights, LossMetrics, LossOptions, TrainInputs } from './grpo';
+import { headSurrogate, rowStats } from './grpo';
 import { bucket, embedTokens, padPositions, prefixInputs, rowInputs } from './inputs';
 import type { Adapter, TextModel } from './model';
 import { cachedJit, specOf } from './model';
 import type { AdamMoments, AdamWOptions } from './optim';
 import { ADAMW_DEFAULTS, adamwUpdate, clipCoefficient, globalNorm, zerosLikeTree } from './optim';
+import { runExtend, runPrefill, trainBackward, trainForward } from './programs';
 
 /** Prompts are padded to a multiple of this many positions, completions to LENGTH_BUCKET. */
 export const PROMPT_BUCKET = 16;
@@ -127,28 +128,37 @@ function headKey(opts: HeadOptions): string {
   return `${opts.vocabChunk ?? 'default'}/${opts.temperature ?? 1}`;
 }
 
-type StatsInput = Parameters<typeof rowStats>[3];
+/** The rows' last-layer states [B, L, D]: the prompt, then the rows after it. Consumes `input`. */
+function rowStates(model: TextModel, adapter: Adapter | null, input: StatsInput): np.Array {
+  const { x, kv } = runPrefill(model, adapter, input.prefix);
+  x.dispose();
+  const r = runExtend(model, adapter, kv, input.rows);
+  tree.dispose(kv);
+  return r;
+}
+
+type StatsInput = { prefix: PrefixInputs; rows: RowInputs };
 type Stats = ReturnType<typeof rowStats>;
 
-/** Compiled rowStats. jit takes no null arguments, so "adapter off" is its own function. */
-function statsFn(model: TextModel, adapter: Adapter | null, opts: HeadOptions) {
+/** Log-probs and entropies of `targets` (consumed) after the rows of `input` (consumed). */
+function rowStatsOf(
+  model: TextModel,
+  adapter: Adapter | null,
+  input: StatsInput,
+  targets: np.Array,
+  opts: HeadOptions,
+): Stats {
   const spec = specOf(model, adapter);
-  const key = `stats/${adapter ? spec.loraScale : 'off'}/${headKey(opts)}`;
-  if (!adapter) {
-    const f = cachedJit(model, key, () =>
-      jit((weights: DecoderWeights, input: StatsInput) =>
-        rowStats(spec, weights, null, input, opts),
-      ),
-    );
-    return (weights: DecoderWeights, input: StatsInput): Stats => f(weights, input);
-  }
-  const f = cachedJit(model, key, () =>
-    jit((weights: DecoderWeights, lora: LoraParams, input: StatsInput) =>
-      rowStats(spec, weights, lora, input, opts),
-    ),
+  const f = cachedJit(model, `stats/${headKey(opts)}`, () =>
+    jit((weights: HeadWeights, r: np.Array, t: np.Array) => rowStats(spec, weights, r, t, opts)),
   );
-  return (weights: DecoderWeights, input: StatsInput): Stats =>
-    f(weights, tree.ref(adapter.params), input);
+  return f(headWeights(model), rowStates(model, adapter, input), targets);
+}
+
+/** New references to the head's frozen inputs. */
+function headWeights(model: TextModel): HeadWeights {
+  const { embed, lmHead, norm } = model.weights;
+  return tree.ref({ embed, lmHead, norm });
 }
 
 /**
@@ -163,18 +173,13 @@ export async function completionLogprobs(
   opts: HeadOptions & { microBatchSize?: number } = {},
 ): Promise<{ logprobs: number[][]; entropies: number[][] }> {
   const size = opts.microBatchSize ?? completions.length;
-  const f = statsFn(model, adapter, opts);
   const logprobs: number[][] = [];
   const entropies: number[][] = [];
   for (const part of chunks(completions, size)) {
     const rows = part.map((tokens) => ({ tokens, weight: 0, advantage: 0 }));
     const { input, length } = microbatch(model, promptEmbeds, rows, size);
     tree.dispose([input.tokens.weight, input.tokens.advantage, input.tokens.oldLogp]);
-    const out = f(tree.ref(model.weights), {
-      prefix: input.prefix,
-      rows: input.rows,
-      targets: input.tokens.targets,
-    });
+    const out = rowStatsOf(model, adapter, input, input.tokens.targets, opts);
     const [lp, ent] = [await out.logp.data(), await out.entropy.data()];
     part.forEach((tokens, r) => {
       logprobs.push(Array.from(lp.subarray(r * length, r * length + tokens.length)));
@@ -214,11 +219,10 @@ export async function grpoGradients(
   opts: Omit<GrpoOptions, 'learningRate' | 'maxGradNorm' | 'adamw'>,
 ): Promise<Gradients> {
   const spec = specOf(model, adapter);
-  const lossKey = `grpo/${spec.loraScale}/${opts.epsilon}/${opts.beta}/${opts.entropyCoef}/${headKey(opts)}`;
-  const lossAndGrad = cachedJit(model, lossKey, () =>
-    jit(valueAndGrad(grpoSurrogate(spec, opts), { hasAux: true })),
+  const lossKey = `grpo-head/${opts.epsilon}/${opts.beta}/${opts.entropyCoef}/${headKey(opts)}`;
+  const headLossAndGrad = cachedJit(model, lossKey, () =>
+    jit(valueAndGrad(headSurrogate(spec, opts), { hasAux: true })),
   );
-  const refStats = opts.beta > 0 ? statsFn(model, null, opts) : null;
   const weights = lossWeights(groups, opts.lossType);
   let grads: LoraParams | null = null;
   const sums = { loss: 0, pgLoss: 0, kl: 0, entropy: 0, clipFraction: 0 };
@@ -228,25 +232,31 @@ export async function grpoGradients(
       .filter((r) => r.tokens.length > 0);
     for (const part of chunks(rows, opts.microBatchSize)) {
       const { input } = microbatch(model, group.promptEmbeds, part, opts.microBatchSize);
-      if (refStats) {
-        const ref = refStats(tree.ref(model.weights), {
-          prefix: tree.ref(input.prefix),
-          rows: tree.ref(input.rows),
-          targets: input.tokens.targets.ref,
-        });
+      if (opts.beta > 0) {
+        const ref = rowStatsOf(
+          model,
+          null,
+          tree.ref({ prefix: input.prefix, rows: input.rows }),
+          input.tokens.targets.ref,
+          opts,
+        );
         ref.entropy.dispose();
         input.tokens.refLogp = ref.logp;
       }
-      const [[surrogate, metrics], partGrads] = lossAndGrad(
-        tree.ref(adapter.params),
-        tree.ref(model.weights),
-        input,
-      ) as [[np.Array, LossMetrics], LoraParams];
+      const { embeds: x, ...prefixTables } = input.prefix;
+      const { embeds: r, ...rowTables } = input.rows;
+      const tables = { prefix: prefixTables, rows: rowTables };
+      const forward = trainForward(model, adapter, { x, r }, tree.ref(tables));
+      const [[surrogate, metrics], dr] = headLossAndGrad(
+        forward.r,
+        headWeights(model),
+        input.tokens,
+      ) as [[np.Array, LossMetrics], np.Array];
       surrogate.dispose();
       for (const k of Object.keys(sums) as (keyof typeof sums)[]) {
         sums[k] += (await metrics[k].data())[0] as number;
       }
-      grads = addTrees(grads, partGrads);
+      grads = addTrees(grads, trainBackward(model, adapter, forward.inputs, tables, dr));
     }
   }
   return { grads, sums };

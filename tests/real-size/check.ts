@@ -82,7 +82,7 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 /** A RangeReader over a local file (what an HTTP range reader gives the loader in the app). */
-function fileReader(file: string): RangeReader {
+export function fileReader(file: string): RangeReader {
   const size = statSync(file).size;
   const read: RangeReader = async (start, end) => {
     const fd = openSync(file, 'r');

@@ -9,8 +9,8 @@
 //   load_ms              loadTextModel from model.safetensors (BF16 → the device format)
 //   peak_bytes           Wasm: the largest size jax-js' linear memory reached (it never shrinks)
 //                        over load + every call below; WebGPU: peak bytes of live GPU buffers
-//   prefill_ms / _first  the prompt's prefill with logits at its reference positions; _first
-//                        includes compilation
+//   prefill_ms / _first  the prompt's prefill as the app runs it (layers in compiled groups) with
+//                        logits at its reference positions; _first includes compilation
 //   vote_ms / _first     `rows` samples of `new_tokens` at temperature 1 (no EOS stop)
 //   grpo_step_ms / _first  one GRPO step (loss, gradients, AdamW) on the vote's first
 //                        `train_rows` completions with advantages ±1, β = 0 (TTRV's protocol)
@@ -29,13 +29,14 @@ import path from 'node:path';
 import { Idefics3ForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
-import { headMatrix, logits, prefill } from '../src/engine/decoder';
+import { headMatrix, logits, rmsNorm } from '../src/engine/decoder';
 import { embedPrompt, prefixInputs } from '../src/engine/inputs';
 import { initLora } from '../src/engine/lora';
 import { DEFAULT_LORA_SETTINGS } from '../src/engine/loraSettings';
 import type { GpuMemoryCounter } from '../src/engine/memory';
 import { trackGpuMemory } from '../src/engine/memory';
-import { disposeModel, specOf } from '../src/engine/model';
+import { disposeModel } from '../src/engine/model';
+import { runPrefill } from '../src/engine/programs';
 import type { WeightFormat } from '../src/engine/quant';
 import { weightBytes } from '../src/engine/quant';
 import { sample } from '../src/engine/sampling';
@@ -114,11 +115,13 @@ async function measureEngine(dir: string, args: Args, log: (s: string) => void) 
     np.array(feats.data).reshape(feats.shape as [number, number]),
   );
   const n = ref.input_ids.length;
+  // The app's path: the layers in compiled groups, then the head at the reference positions.
   const prefillLogits = async () => {
-    const head = headMatrix(tree.ref({ embed: model.weights.embed, lmHead: model.weights.lmHead }));
     const input = prefixInputs(promptEmbeds.ref, n, model.config, {});
-    const { hidden, kv } = prefill(specOf(model, null), tree.ref(model.weights), null, input);
+    const { x, kv } = await runPrefill(model, null, input);
     tree.dispose(kv);
+    const hidden = rmsNorm(x, model.weights.norm.ref, model.config.rmsNormEps);
+    const head = headMatrix(tree.ref({ embed: model.weights.embed, lmHead: model.weights.lmHead }));
     const idx = np.array(ref.logit_positions, { dtype: np.int32 });
     const picked = np.take(hidden.reshape([n, -1]), idx, 0);
     return Float32Array.from(await logits(picked, head).data());

@@ -6,6 +6,9 @@
 // (docs/decisions.md, "One compiled program per group of layers"). So the layers run in groups of
 // `layersPerProgram`; every group has the same shapes, so one compiled program serves them all,
 // and what a group leaves behind is only its output (and, for prefill and decode, its KV).
+// jax-js is lazy: calls only queue work until something waits for it. Each run below waits for
+// every group's output before calling the next group; queuing a whole training step instead made
+// it 3× slower and twice the memory at SmolVLM-256M's size (docs/decisions.md).
 //
 // Training differentiates group by group (gradient checkpointing at group boundaries): a forward
 // pass keeps each group's input, the head gives the cotangent of the last hidden states, and
@@ -13,7 +16,7 @@
 // the cotangents of its inputs. The gradient equals that of the whole model (tests/engine/golden
 // and gradcheck hold it to PyTorch and to finite differences).
 import type { JsTree } from '@jax-js/jax';
-import { grad, jit, numpy as np, tree } from '@jax-js/jax';
+import { blockUntilReady, grad, jit, numpy as np, tree } from '@jax-js/jax';
 import type {
   DecodeInputs,
   LayerKV,
@@ -88,18 +91,18 @@ function groupProgram<A extends Rest, R extends JsTree<np.Array>>(
  * The prompt through every layer: hidden states [1, P, D] before the final norm and every layer's
  * keys and values. Consumes `input`.
  */
-export function runPrefill(
+export async function runPrefill(
   model: TextModel,
   adapter: Adapter | null,
   input: PrefixInputs,
-): { x: np.Array; kv: LayerKV[] } {
+): Promise<{ x: np.Array; kv: LayerKV[] }> {
   const run = groupProgram(model, adapter, 'prefill', prefillLayers);
   const { embeds, ...tables } = input;
   let x = embeds;
   const kv: LayerKV[] = [];
   for (const bounds of layerGroups(model)) {
     const out = run(groupOf(model, adapter, bounds), x, tree.ref(tables));
-    x = out.x;
+    x = await blockUntilReady(out.x);
     kv.push(...out.kv);
   }
   tree.dispose(tables);
@@ -110,17 +113,19 @@ export function runPrefill(
  * Teacher-forced rows after the prompt (`prefixKV`, borrowed) through every layer: hidden states
  * [B, L, D] before the final norm. Consumes `input`.
  */
-export function runExtend(
+export async function runExtend(
   model: TextModel,
   adapter: Adapter | null,
   prefixKV: LayerKV[],
   input: RowInputs,
-): np.Array {
+): Promise<np.Array> {
   const run = groupProgram(model, adapter, 'extend', extendLayers);
   const { embeds, ...tables } = input;
   let x = embeds;
   for (const [a, b] of layerGroups(model)) {
-    x = run(groupOf(model, adapter, [a, b]), tree.ref(prefixKV.slice(a, b)), x, tree.ref(tables));
+    x = await blockUntilReady(
+      run(groupOf(model, adapter, [a, b]), tree.ref(prefixKV.slice(a, b)), x, tree.ref(tables)),
+    );
   }
   tree.dispose(tables);
   return x;
@@ -140,13 +145,13 @@ function embedStep(model: TextModel, tokens: np.Array): np.Array {
  * One decode step through every layer (see decodeLayers): hidden states [B, 1, D] before the final
  * norm and the updated cache. Borrows `prefixKV`; consumes `cache` and `input`.
  */
-export function runDecode(
+export async function runDecode(
   model: TextModel,
   adapter: Adapter | null,
   prefixKV: LayerKV[],
   cache: LayerKV[],
   input: DecodeInputs,
-): { x: np.Array; cache: LayerKV[] } {
+): Promise<{ x: np.Array; cache: LayerKV[] }> {
   const run = groupProgram(model, adapter, 'decode', decodeLayers);
   const { tokens, ...tables } = input;
   let x = embedStep(model, tokens);
@@ -159,7 +164,7 @@ export function runDecode(
       x,
       tree.ref(tables),
     );
-    x = out.x;
+    x = await blockUntilReady(out.x);
     next.push(...out.cache);
   }
   tree.dispose(tables);
@@ -187,12 +192,12 @@ function trainLayers(
  * The forward pass of training: every group's input (kept for the backward pass) and the rows'
  * hidden states after the last layer, before the final norm. Consumes `acts` and `tables`.
  */
-export function trainForward(
+export async function trainForward(
   model: TextModel,
   adapter: Adapter,
   acts: GroupActivations,
   tables: TrainTables,
-): { inputs: GroupActivations[]; r: np.Array } {
+): Promise<{ inputs: GroupActivations[]; r: np.Array }> {
   const spec = specOf(model, adapter);
   const run = cachedJit(model, `train-forward/${spec.loraScale}`, () =>
     jit((layers: LayerWeights[], lora: LayerLora[], a: GroupActivations, t: TrainTables) =>
@@ -203,7 +208,7 @@ export function trainForward(
   for (const bounds of layerGroups(model)) {
     inputs.push(tree.ref(acts));
     const g = groupOf(model, adapter, bounds);
-    acts = run(g.layers, g.lora as LayerLora[], acts, tree.ref(tables));
+    acts = await blockUntilReady(run(g.layers, g.lora as LayerLora[], acts, tree.ref(tables)));
   }
   tree.dispose([tables, acts.x]);
   return { inputs, r: acts.r };
@@ -214,13 +219,13 @@ export function trainForward(
  * first) recomputes its forward from its kept input and returns its LoRA gradients and its input's
  * cotangents. Consumes `inputs`, `tables` and `dr`.
  */
-export function trainBackward(
+export async function trainBackward(
   model: TextModel,
   adapter: Adapter,
   inputs: GroupActivations[],
   tables: TrainTables,
   dr: np.Array,
-): LoraParams {
+): Promise<LoraParams> {
   const spec = specOf(model, adapter);
   // Σ out · cotangent: its gradient with respect to (lora, input) is the group's vector-Jacobian
   // product with the cotangent.
@@ -257,7 +262,7 @@ export function trainBackward(
     loraGrads.forEach((l, i) => {
       grads[bounds[0] + i] = l;
     });
-    cot = inputCot;
+    cot = await blockUntilReady(inputCot);
   }
   tree.dispose([tables, cot]);
   return { layers: grads };

@@ -196,13 +196,13 @@ function compiledFns(model: TextModel, adapter: Adapter | null) {
     ),
   );
   return {
-    prefill: (input: PrefixInputs, pick: np.Array): PrefillOut => {
-      const { x, kv } = runPrefill(model, adapter, input);
+    prefill: async (input: PrefixInputs, pick: np.Array): Promise<PrefillOut> => {
+      const { x, kv } = await runPrefill(model, adapter, input);
       return { logits: lastLogits(headInputs(model), x, pick), kv };
     },
     // Borrows `kv` (the prompt's), consumes `cache` and `input`.
-    decode: (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): DecodeOut => {
-      const out = runDecode(model, adapter, kv, cache, input);
+    decode: async (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): Promise<DecodeOut> => {
+      const out = await runDecode(model, adapter, kv, cache, input);
       return { logits: stepLogits(headInputs(model), out.x), cache: out.cache };
     },
   };
@@ -260,7 +260,7 @@ export async function sample(
       { dtype: jnp.bool },
     )
     .reshape([padded]);
-  const first = fns.prefill(prefixInputs(prefixEmbeds, promptLength, config, at), pick);
+  const first = await fns.prefill(prefixInputs(prefixEmbeds, promptLength, config, at), pick);
   const prefixKV = first.kv;
   // The caches are freed also when choosing throws (non-finite logits).
   try {
@@ -289,7 +289,7 @@ export async function sample(
             config,
             at,
           );
-          const out = fns.decode(prefixKV, cache, input);
+          const out = await fns.decode(prefixKV, cache, input);
           cache = out.cache;
           choose(asFloats(await out.logits.data()), true);
           opts.signal?.throwIfAborted();

@@ -129,10 +129,14 @@ function headKey(opts: HeadOptions): string {
 }
 
 /** The rows' last-layer states [B, L, D]: the prompt, then the rows after it. Consumes `input`. */
-function rowStates(model: TextModel, adapter: Adapter | null, input: StatsInput): np.Array {
-  const { x, kv } = runPrefill(model, adapter, input.prefix);
+async function rowStates(
+  model: TextModel,
+  adapter: Adapter | null,
+  input: StatsInput,
+): Promise<np.Array> {
+  const { x, kv } = await runPrefill(model, adapter, input.prefix);
   x.dispose();
-  const r = runExtend(model, adapter, kv, input.rows);
+  const r = await runExtend(model, adapter, kv, input.rows);
   tree.dispose(kv);
   return r;
 }
@@ -141,18 +145,18 @@ type StatsInput = { prefix: PrefixInputs; rows: RowInputs };
 type Stats = ReturnType<typeof rowStats>;
 
 /** Log-probs and entropies of `targets` (consumed) after the rows of `input` (consumed). */
-function rowStatsOf(
+async function rowStatsOf(
   model: TextModel,
   adapter: Adapter | null,
   input: StatsInput,
   targets: np.Array,
   opts: HeadOptions,
-): Stats {
+): Promise<Stats> {
   const spec = specOf(model, adapter);
   const f = cachedJit(model, `stats/${headKey(opts)}`, () =>
     jit((weights: HeadWeights, r: np.Array, t: np.Array) => rowStats(spec, weights, r, t, opts)),
   );
-  return f(headWeights(model), rowStates(model, adapter, input), targets);
+  return f(headWeights(model), await rowStates(model, adapter, input), targets);
 }
 
 /** New references to the head's frozen inputs. */
@@ -179,7 +183,7 @@ export async function completionLogprobs(
     const rows = part.map((tokens) => ({ tokens, weight: 0, advantage: 0 }));
     const { input, length } = microbatch(model, promptEmbeds, rows, size);
     tree.dispose([input.tokens.weight, input.tokens.advantage, input.tokens.oldLogp]);
-    const out = rowStatsOf(model, adapter, input, input.tokens.targets, opts);
+    const out = await rowStatsOf(model, adapter, input, input.tokens.targets, opts);
     const [lp, ent] = [await out.logp.data(), await out.entropy.data()];
     part.forEach((tokens, r) => {
       logprobs.push(Array.from(lp.subarray(r * length, r * length + tokens.length)));
@@ -233,7 +237,7 @@ export async function grpoGradients(
     for (const part of chunks(rows, opts.microBatchSize)) {
       const { input } = microbatch(model, group.promptEmbeds, part, opts.microBatchSize);
       if (opts.beta > 0) {
-        const ref = rowStatsOf(
+        const ref = await rowStatsOf(
           model,
           null,
           tree.ref({ prefix: input.prefix, rows: input.rows }),
@@ -246,7 +250,7 @@ export async function grpoGradients(
       const { embeds: x, ...prefixTables } = input.prefix;
       const { embeds: r, ...rowTables } = input.rows;
       const tables = { prefix: prefixTables, rows: rowTables };
-      const forward = trainForward(model, adapter, { x, r }, tree.ref(tables));
+      const forward = await trainForward(model, adapter, { x, r }, tree.ref(tables));
       const [[surrogate, metrics], dr] = headLossAndGrad(
         forward.r,
         headWeights(model),
@@ -256,7 +260,7 @@ export async function grpoGradients(
       for (const k of Object.keys(sums) as (keyof typeof sums)[]) {
         sums[k] += (await metrics[k].data())[0] as number;
       }
-      grads = addTrees(grads, trainBackward(model, adapter, forward.inputs, tables, dr));
+      grads = addTrees(grads, await trainBackward(model, adapter, forward.inputs, tables, dr));
     }
   }
   return { grads, sums };

@@ -27,6 +27,7 @@ import { initLora } from '../src/engine/lora';
 import { DEFAULT_LORA_SETTINGS } from '../src/engine/loraSettings';
 import type { GpuMemoryCounter } from '../src/engine/memory';
 import { trackGpuMemory } from '../src/engine/memory';
+import { layerGroups } from '../src/engine/programs';
 import { sample } from '../src/engine/sampling';
 import { grpoStep, initTrainState } from '../src/engine/train';
 import { loadTextModel } from '../src/engine/weights';
@@ -34,7 +35,15 @@ import { DEMO_MODEL, loadTransformersDemo } from './bench-engine.transformers';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-type Args = { json: boolean; backend: Device; rows: number; newTokens: number; repeats: number };
+type Args = {
+  json: boolean;
+  backend: Device;
+  rows: number;
+  newTokens: number;
+  repeats: number;
+  /** Layers per compiled program (src/engine/programs.ts); absent = the engine's default. */
+  layersPerProgram?: number;
+};
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string) => {
@@ -47,6 +56,9 @@ function parseArgs(argv: string[]): Args {
     rows: Number(value('--rows') ?? 16),
     newTokens: Number(value('--new-tokens') ?? 16),
     repeats: Number(value('--repeats') ?? 9),
+    ...(value('--layers-per-program')
+      ? { layersPerProgram: Number(value('--layers-per-program')) }
+      : {}),
   };
 }
 
@@ -96,6 +108,7 @@ export async function main(argv: string[]): Promise<void> {
   const hubConfig = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   const file = new Uint8Array(readFileSync(path.join(modelDir, 'model.safetensors')));
   const model = await loadTextModel(hubConfig, async (start, end) => file.subarray(start, end));
+  model.layersPerProgram = args.layersPerProgram;
   const demo = await loadTransformersDemo(ROOT);
   const itemsFile = path.join(ROOT, 'public/datasets/shapes/clean/items.jsonl');
   const item = JSON.parse(readFileSync(itemsFile, 'utf8').split('\n')[0] as string);
@@ -189,6 +202,7 @@ export async function main(argv: string[]): Promise<void> {
     transformersjs_decode_tokens_per_s: Number(theirTokensPerS.toFixed(1)),
     ratio: Number((decodeTokensPerS / theirTokensPerS).toFixed(3)),
     peak_gpu_bytes: counter ? counter.peak() : null,
+    layers_per_program: (layerGroups(model)[0] as [number, number])[1],
   };
   tree.dispose([promptEmbeds, state.adapter.params, state.moments, model.weights]);
   await demo.dispose();

@@ -2,20 +2,27 @@
 // tools/real-size/build.py, through the app's own loader, prompt path, sampling and GRPO step,
 // against transformers.js' generate() on the same checkpoint, prompt and rows.
 // `npm run bench:scale -- --json [--shapes 256m,500m] [--rows 16] [--new-tokens 16]
-//  [--train-rows 8] [--weights f32|q8|q4] [--backend wasm|webgpu] [--no-transformersjs]`;
+//  [--train-rows 8] [--micro-batch N] [--weights f32|q8|q4] [--backend wasm|webgpu]
+//  [--layers-per-program N] [--no-transformersjs]`;
 // the last line printed is one JSON object (contract: issue 15, docs/engine.md).
 //
 // Definitions (one prompt: the checkpoint's 97-token reference prompt with its 64 image features):
 //   load_ms              loadTextModel from model.safetensors (BF16 → the device format)
 //   peak_bytes           Wasm: the largest size jax-js' linear memory reached (it never shrinks)
-//                        over load + every call below; WebGPU: peak bytes of live GPU buffers
+//                        over load + every call below; the shapes run in the order given
+//                        (default: smallest first) in one process, so a later shape's value is
+//                        the larger of its own peak and the earlier ones' (one shape per
+//                        process gives its own). WebGPU: peak bytes of live GPU buffers (jax-js'
+//                        pool included), per shape
+//   peak_gpu_bytes       the WebGPU figure again (null on Wasm)
 //   prefill_ms / _first  the prompt's prefill as the app runs it (layers in compiled groups) with
 //                        logits at its reference positions; _first includes compilation
 //   vote_ms / _first     `rows` samples of `new_tokens` at temperature 1 (no EOS stop)
 //   grpo_step_ms / _first  one GRPO step (loss, gradients, AdamW) on the vote's first
 //                        `train_rows` completions with advantages ±1, β = 0 (TTRV's protocol)
-//   transformersjs_vote_ms  transformers.js generate() sampling `rows` rows of `new_tokens`
-//                        (the prompt repeated `rows` times; its vision encoder included)
+//   transformersjs_vote_ms  transformers.js generate() (onnxruntime-node) sampling `rows` rows of
+//                        `new_tokens` from the same prompt's token ids, repeated `rows` times
+//                        (no pixels: the engine's vote does not run the vision encoder either)
 //   ratio                transformersjs_vote_ms / vote_ms (above 1: the engine is faster)
 //   logits_max_abs_error prefill logits vs the PyTorch float32 reference the build wrote
 // Rows, tokens and trained completions are the ones measured, printed in every shape's entry:
@@ -36,7 +43,7 @@ import { DEFAULT_LORA_SETTINGS } from '../src/engine/loraSettings';
 import type { GpuMemoryCounter } from '../src/engine/memory';
 import { trackGpuMemory } from '../src/engine/memory';
 import { disposeModel } from '../src/engine/model';
-import { runPrefill } from '../src/engine/programs';
+import { layerGroups, runPrefill } from '../src/engine/programs';
 import type { WeightFormat } from '../src/engine/quant';
 import { weightBytes } from '../src/engine/quant';
 import { sample } from '../src/engine/sampling';
@@ -57,6 +64,8 @@ type Args = {
   newTokens: number;
   trainRows: number;
   microBatchSize: number;
+  /** Layers per compiled program (src/engine/programs.ts); absent = the engine's default. */
+  layersPerProgram?: number;
   transformersjs: boolean;
 };
 
@@ -78,6 +87,9 @@ function parseArgs(argv: string[]): Args {
     newTokens: Number(value('--new-tokens') ?? 16),
     trainRows,
     microBatchSize: Number(value('--micro-batch') ?? trainRows),
+    ...(value('--layers-per-program')
+      ? { layersPerProgram: Number(value('--layers-per-program')) }
+      : {}),
     transformersjs: !argv.includes('--no-transformersjs'),
   };
 }
@@ -104,6 +116,8 @@ async function measureEngine(dir: string, args: Args, log: (s: string) => void) 
       format: args.weights,
     }),
   );
+  model.layersPerProgram = args.layersPerProgram;
+  const layersPerProgram = (layerGroups(model)[0] as [number, number])[1];
   log(`  loaded in ${ms(loadMs)} ms (${weightBytes(model.weights)} bytes of text weights)`);
   const feats = ref.tensors.get('image_features');
   const expected = ref.tensors.get('logits')?.data;
@@ -180,6 +194,7 @@ async function measureEngine(dir: string, args: Args, log: (s: string) => void) 
     stepFirstMs,
     stepMs,
     logitsError: maxAbsDiff(out, expected),
+    layersPerProgram,
   };
 }
 
@@ -196,49 +211,17 @@ async function measureTransformersJs(dir: string, args: Args): Promise<number> {
       device: 'cpu',
     });
     try {
-      const px = ref.tensors.get('pixel_values');
-      if (!px) throw new Error(`${dir}: the reference has no pixel values`);
-      const [, c, h, w] = px.shape as [number, number, number, number];
+      // Token ids only: the engine's vote starts from image features already computed, so the
+      // baseline gets the same prompt (its <image> positions embedded as tokens: the same
+      // compute) without running its vision encoder once per row.
       const rows = args.rows;
       const n = ref.input_ids.length;
-      const repeat = <T extends { length: number }>(
-        one: T,
-        make: (k: number) => T,
-        set: (out: T, k: number) => void,
-      ) => {
-        const out = make(one.length * rows);
-        for (let r = 0; r < rows; r++) set(out, r * one.length);
-        return out;
-      };
-      const ids = BigInt64Array.from(ref.input_ids, BigInt);
-      const pixels = px.data;
+      const ids = new BigInt64Array(rows * n);
+      for (let r = 0; r < rows; r++) ids.set(BigInt64Array.from(ref.input_ids, BigInt), r * n);
       const generate = () =>
         model.generate({
-          input_ids: new Tensor(
-            'int64',
-            repeat(
-              ids,
-              (k) => new BigInt64Array(k),
-              (o, at) => o.set(ids, at),
-            ),
-            [rows, n],
-          ),
+          input_ids: new Tensor('int64', ids, [rows, n]),
           attention_mask: new Tensor('int64', new BigInt64Array(rows * n).fill(1n), [rows, n]),
-          pixel_values: new Tensor(
-            'float32',
-            repeat(
-              pixels,
-              (k) => new Float32Array(k),
-              (o, at) => o.set(pixels, at),
-            ),
-            [rows, 1, c, h, w],
-          ),
-          pixel_attention_mask: new Tensor('bool', new Uint8Array(rows * h * w).fill(1), [
-            rows,
-            1,
-            h,
-            w,
-          ]),
           max_new_tokens: args.newTokens,
           min_new_tokens: args.newTokens,
           do_sample: true,
@@ -277,6 +260,7 @@ export async function main(argv: string[]): Promise<void> {
     const build = JSON.parse(readFileSync(path.join(dir, 'ttrv/build.json'), 'utf8'));
     log(`${shape}: ${build.repo} shape, ${args.weights} weights on ${args.backend}`);
     const load = loadavg()[0] as number;
+    counter?.resetPeak();
     const e = await measureEngine(dir, args, log);
     const theirs = args.transformersjs ? await measureTransformersJs(dir, args) : null;
     if (theirs !== null) log(`  transformers.js vote ${ms(theirs)} ms`);
@@ -287,7 +271,7 @@ export async function main(argv: string[]): Promise<void> {
       params_text: build.params_text,
       prompt_tokens: e.promptTokens,
       load_ms: ms(e.loadMs),
-      peak_bytes: wasmPeak ? wasmPeak() : null,
+      peak_bytes: wasmPeak ? wasmPeak() : (counter?.peak() ?? null),
       peak_gpu_bytes: counter ? counter.peak() : null,
       prefill_first_ms: ms(e.prefillFirstMs),
       prefill_ms: ms(e.prefillMs),
@@ -300,6 +284,7 @@ export async function main(argv: string[]): Promise<void> {
       new_tokens: args.newTokens,
       train_rows: args.trainRows,
       micro_batch_size: args.microBatchSize,
+      layers_per_program: e.layersPerProgram,
       transformersjs_vote_ms: theirs === null ? null : ms(theirs),
       ratio: theirs === null ? null : Number((theirs / e.voteMs).toFixed(3)),
       logits_max_abs_error: e.logitsError,

@@ -35,8 +35,11 @@ import {
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { headMatrix, logits, prefill } from '../../src/engine/decoder';
 import { embedPrompt, prefixInputs } from '../../src/engine/inputs';
+import { exportLoraTensors, importLoraTensors } from '../../src/engine/lora';
+import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import { disposeModel, specOf } from '../../src/engine/model';
 import { type WeightFormat, weightBytes } from '../../src/engine/quant';
+import { grpoGradients, grpoStep, initTrainState } from '../../src/engine/train';
 import { loadTextModel } from '../../src/engine/weights';
 import {
   decodeTensorToFloat32,
@@ -50,6 +53,16 @@ export const defaultDir = (shape: string) => path.join(REPO_ROOT, '.cache/real-s
 
 type Reference = {
   input_ids: number[];
+  grpo?: {
+    completions: number[][];
+    advantages: number[];
+    epsilon: number;
+    beta: number;
+    entropy_coef: number;
+    loss: number;
+    lora: { r: number; lora_alpha: number };
+    grad_keys: string[];
+  };
   logit_positions: number[];
   greedy_ids?: number[];
   greedy_min_logit_margin?: number;
@@ -171,6 +184,106 @@ export async function checkEngine(
       logits_max_abs_error: maxAbsDiff(out, expected),
       logits_max_abs: maxAbs(expected),
       argmax_equal: argmaxEqual,
+    };
+  } finally {
+    disposeModel(model);
+  }
+}
+
+export type GradientResult = {
+  lora_tensors: number;
+  round_trip_equal: boolean;
+  loss: number;
+  loss_expected: number;
+  grad_keys: string[];
+  grad_max_abs_error: number;
+  grad_max_abs: number;
+  step_changed_adapter: boolean;
+  step_ms: number;
+};
+
+/** The reference's seeded LoRA (every projection, PEFT's keys) imported into the engine and
+ * exported again; the GRPO loss and the gradients of a few LoRA tensors on the reference's two
+ * completions vs PyTorch's; then one GRPO step (AdamW) at the checkpoint's full vocabulary. */
+export async function checkGradients(dir: string): Promise<GradientResult> {
+  const ref = readReference(dir);
+  const grpo = ref.grpo;
+  if (!grpo) throw new Error(`${dir}: the reference has no GRPO gradients (rebuild it)`);
+  const hubConfig = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  await init('wasm');
+  defaultDevice('wasm');
+  const model = await loadTextModel(hubConfig, fileReader(path.join(dir, 'model.safetensors')));
+  try {
+    const lora = { ...DEFAULT_LORA_SETTINGS, r: grpo.lora.r, lora_alpha: grpo.lora.lora_alpha };
+    const peft = new Map<string, Float32Array>();
+    for (const [name, t] of ref.tensors)
+      if (name.startsWith('lora.')) peft.set(name.slice(5), t.data);
+    const adapter = { config: lora, params: importLoraTensors(model, lora, peft) };
+    const exported = await exportLoraTensors(model, adapter.params);
+    const roundTrip =
+      exported.length === peft.size &&
+      exported.every((t) => maxAbsDiff(t.data, peft.get(t.name) ?? new Float32Array()) === 0);
+    const feats = ref.tensors.get('image_features');
+    if (!feats) throw new Error('reference has no image_features');
+    const promptEmbeds = embedPrompt(
+      model.weights.embed,
+      ref.input_ids,
+      model.config.imageTokenId,
+      np.array(feats.data).reshape(feats.shape as [number, number]),
+    );
+    const groups = [
+      {
+        promptEmbeds,
+        completions: grpo.completions.map((tokens, j) => ({
+          tokens,
+          advantage: grpo.advantages[j] as number,
+        })),
+      },
+    ];
+    const opts = {
+      epsilon: grpo.epsilon,
+      beta: grpo.beta,
+      entropyCoef: grpo.entropy_coef,
+      lossType: 'token_mean' as const,
+      microBatchSize: grpo.completions.length,
+    };
+    const { grads, sums } = await grpoGradients(model, adapter, groups, opts);
+    if (!grads) throw new Error('no gradients');
+    const ours = new Map(
+      (await exportLoraTensors(model, grads)).map((t) => [t.name, t.data] as const),
+    );
+    tree.dispose(grads);
+    let error = 0;
+    let scale = 0;
+    for (const key of grpo.grad_keys) {
+      const expected = ref.tensors.get(`grad.${key}`)?.data;
+      const got = ours.get(key);
+      if (!expected || !got) throw new Error(`no gradient for ${key}`);
+      error = Math.max(error, maxAbsDiff(got, expected));
+      scale = Math.max(scale, maxAbs(expected));
+    }
+    const t0 = performance.now();
+    const step = await grpoStep(model, initTrainState(adapter), groups, {
+      ...opts,
+      learningRate: 1e-3,
+      maxGradNorm: 1,
+    });
+    const stepMs = performance.now() - t0;
+    const after = await exportLoraTensors(model, step.state.adapter.params);
+    const changed =
+      step.skipped === null &&
+      after.some((t) => maxAbsDiff(t.data, peft.get(t.name) ?? new Float32Array()) > 0);
+    tree.dispose([promptEmbeds, step.state.adapter.params, step.state.moments]);
+    return {
+      lora_tensors: peft.size,
+      round_trip_equal: roundTrip,
+      loss: sums.loss,
+      loss_expected: grpo.loss,
+      grad_keys: grpo.grad_keys,
+      grad_max_abs_error: error,
+      grad_max_abs: scale,
+      step_changed_adapter: changed,
+      step_ms: Math.round(stepMs),
     };
   } finally {
     disposeModel(model);
@@ -416,6 +529,7 @@ export async function main(args: string[]): Promise<void> {
   const build = JSON.parse(readFileSync(path.join(dir, 'ttrv/build.json'), 'utf8'));
   const weights = (value('--weights') ?? 'f32') as WeightFormat;
   const engine = args.includes('--no-engine') ? null : await checkEngine(dir, 'wasm', weights);
+  const gradients = args.includes('--no-engine') ? null : await checkGradients(dir);
   const transformersjs = args.includes('--no-transformersjs')
     ? null
     : await checkTransformersJs(dir, { generate: args.includes('--generate') });
@@ -426,6 +540,7 @@ export async function main(args: string[]): Promise<void> {
       dir,
       params_text: build.params_text,
       engine,
+      gradients,
       transformersjs,
     }),
   );

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEngine, checkTransformersJs, REPO_ROOT } from './check';
+import { checkEngine, checkGradients, checkTransformersJs, REPO_ROOT } from './check';
 
 let tmp = '';
 const build = (out: string, seed: number) => {
@@ -70,6 +70,17 @@ describe('a tiny SmolVLM-shaped checkpoint (tools/real-size)', () => {
     expect(r.logits_max_abs).toBeGreaterThan(0.1);
     expect(r.logits_max_abs_error).toBeLessThanOrEqual(1e-4);
     expect(r.argmax_equal).toBe(true);
+  });
+
+  it('a seeded LoRA under PEFT keys round-trips, its GRPO gradients equal PyTorch float32, and a step at V = 49,280 updates it', async () => {
+    const r = await checkGradients(path.join(tmp, 'a'));
+    expect(r.lora_tensors).toBe(2 * 7 * 2); // 2 layers × 7 projections × (A, B)
+    expect(r.round_trip_equal).toBe(true);
+    expect(Math.abs(r.loss - r.loss_expected)).toBeLessThanOrEqual(1e-5);
+    expect(r.grad_keys).toHaveLength(6);
+    expect(r.grad_max_abs).toBeGreaterThan(1e-3);
+    expect(r.grad_max_abs_error).toBeLessThanOrEqual(1e-4 * r.grad_max_abs);
+    expect(r.step_changed_adapter).toBe(true);
   });
 
   it('transformers.js: the processor gives 64 <image> tokens for one 512-px tile, the vision encoder (fp32, fp16) and generate() equal PyTorch', async () => {

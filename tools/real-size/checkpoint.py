@@ -72,15 +72,62 @@ def reference(model, seed, path_json, path_tensors):
             step = out[0, -1]
     first_image = ids.index(c.image_token_id)
     positions = sorted({0, first_image - 1, first_image, first_image + c.image_seq_len, len(ids) - 2, len(ids) - 1})
+    grpo, lora_tensors = lora_gradients(model, ids, feats, greedy, seed)
     export.save_safetensors({
         "pixel_values": pixels.numpy(),
         "image_features": feats[0].numpy(),
         "logits": logits[positions].numpy(),
+        **lora_tensors,
     }, path_tensors)
     with open(path_json, "w") as f:
         json.dump({"input_ids": ids, "logit_positions": positions, "seed": seed, "greedy_ids": greedy,
-                   "greedy_min_logit_margin": min(margins),
+                   "greedy_min_logit_margin": min(margins), "grpo": grpo,
                    "note": "float32 PyTorch (tools/demo-model/model.py) on the bfloat16 weights of model.safetensors"},
                   f, indent=1)
         f.write("\n")
     return logits
+
+
+def lora_gradients(model, ids, feats, greedy, seed):
+    """The GRPO loss of tools/demo-model/golden.py (clip, k3 KL to the adapter-off model, entropy;
+    token_mean) on two completions of the reference prompt under a seeded LoRA on every
+    projection (golden.make_lora: B non-zero, so the adapter changes the outputs), in float32.
+    Returns the JSON record and the tensors: every LoRA A and B under PEFT's keys ("lora.<key>")
+    and the gradient of the loss for a few of them ("grad.<key>": the first layer's q_proj, a
+    middle layer's v_proj, the last layer's down_proj)."""
+    import golden  # tools/demo-model/golden.py
+
+    g = torch.Generator().manual_seed(seed + 3)
+    completions = [greedy[:5], torch.randint(273, 49152, (3,), generator=g).tolist()]
+    advantages = [1.0, -1.0]
+    lora = {k: v.detach().float().requires_grad_() for k, v in golden.make_lora(model).items()}
+
+    def stats(c):
+        h, _ = model.model.text_model(model.embed(torch.tensor([ids + c]), feats))
+        logp_all = torch.log_softmax(model.lm_head(h)[0, len(ids) - 1 : -1], -1)
+        logp = logp_all.gather(-1, torch.tensor(c)[:, None])[:, 0]
+        return logp, -(logp_all.exp() * logp_all).sum(-1)
+
+    golden.set_lora(model, None)
+    with torch.no_grad():
+        ref = torch.cat([stats(c)[0] for c in completions])
+    golden.set_lora(model, lora)
+    parts = [stats(c) for c in completions]
+    golden.set_lora(model, None)
+    lp = torch.cat([p[0] for p in parts])
+    ent = torch.cat([p[1] for p in parts])
+    A = torch.cat([torch.full((len(c),), a) for c, a in zip(completions, advantages)])
+    ratio = torch.exp(lp - lp.detach())
+    pg = -torch.minimum(ratio * A, torch.clamp(ratio, 1 - golden.EPS, 1 + golden.EPS) * A)
+    kl = torch.exp(ref - lp) - (ref - lp) - 1
+    loss = pg.mean() + golden.BETA * kl.mean() - golden.ENT * ent.mean()
+    n = len(model.model.text_model.layers)
+    keys = [golden.peft_key(i, b, m, ab) for i, b, m in [(0, "self_attn", "q_proj"), (n // 2, "self_attn", "v_proj"),
+                                                        (n - 1, "mlp", "down_proj")] for ab in "AB"]
+    grads = torch.autograd.grad(loss, [lora[k] for k in keys])
+    tensors = {f"lora.{k}": v.detach().numpy() for k, v in lora.items()}
+    tensors.update({f"grad.{k}": gk.numpy() for k, gk in zip(keys, grads)})
+    record = {"completions": completions, "advantages": advantages, "epsilon": golden.EPS, "beta": golden.BETA,
+              "entropy_coef": golden.ENT, "loss_type": "token_mean", "loss": float(loss), "kl": float(kl.mean()),
+              "lora": {"r": golden.R, "lora_alpha": golden.ALPHA, "seed": golden.LORA_SEED}, "grad_keys": keys}
+    return record, tensors

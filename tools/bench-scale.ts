@@ -50,7 +50,7 @@ import { sample } from '../src/engine/sampling';
 import { grpoStep, initTrainState } from '../src/engine/train';
 import { loadTextModel } from '../src/engine/weights';
 import { defaultDir, fileReader, readReference, serveModel } from '../tests/real-size/check';
-import { setupNode } from './bench-engine';
+import { benchStep, setupNode, withAlternatingAdvantages } from './bench-engine';
 // Before @jax-js/jax: it watches the Wasm memory jax-js creates when its module loads.
 import { wasmMemoryPeak } from './wasm-memory';
 
@@ -159,20 +159,14 @@ async function measureEngine(dir: string, args: Args, log: (s: string) => void) 
   const [votes, voteFirstMs] = await timed(vote);
   const [, voteMs] = await timed(vote);
   log(`  vote ${ms(voteFirstMs)} ms first, ${ms(voteMs)} ms after`);
-  const completions = votes.tokens.slice(0, args.trainRows).map((tokens, j) => ({
-    tokens,
-    advantage: j % 2 === 0 ? 1 : -1,
-  }));
+  const completions = withAlternatingAdvantages(votes.tokens.slice(0, args.trainRows));
   const step = async () => {
-    const result = await grpoStep(model, state, [{ promptEmbeds, completions }], {
-      epsilon: 0.2,
-      beta: 0,
-      entropyCoef: 0,
-      lossType: 'token_mean',
-      learningRate: 1e-4,
-      maxGradNorm: 1,
-      microBatchSize: args.microBatchSize,
-    });
+    const result = await grpoStep(
+      model,
+      state,
+      [{ promptEmbeds, completions }],
+      benchStep(args.microBatchSize),
+    );
     if (result.skipped) throw new Error(`the GRPO step was skipped: ${result.skipped}`);
     state = result.state;
   };

@@ -1,8 +1,10 @@
 // Shared fixtures for the engine tests: a tiny config and host copies of engine arrays.
-import { type numpy as np, tree } from '@jax-js/jax';
+import { numpy as np, tree } from '@jax-js/jax';
 import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
 import { PROJECTIONS } from '../../src/engine/layout';
+import { initLora } from '../../src/engine/lora';
+import type { LoraSettings } from '../../src/engine/loraSettings';
 import { dequantize, type Weight } from '../../src/engine/quant';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
@@ -89,4 +91,26 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/**
+ * A seeded LoRA whose every B is `scale` · wave(0, 1, 2, …) instead of PEFT's zeros, so that the
+ * adapter changes the model's outputs and every gradient is non-zero.
+ */
+export function loraWithNonZeroB(
+  config: TextConfig,
+  lora: LoraSettings,
+  seed: number,
+  scale: number,
+  wave: (x: np.Array) => np.Array = np.sin,
+): LoraParams {
+  const params = initLora(config, lora, seed);
+  for (const layer of params.layers) {
+    for (const pair of Object.values(layer)) {
+      const b = pair.b;
+      pair.b = wave(np.arange(b.size).reshape(b.shape).astype(np.float32)).mul(scale);
+      b.dispose();
+    }
+  }
+  return params;
 }

@@ -2,17 +2,16 @@
 // groups (2 + 2 + 1: two program shapes) and the whole model in one program must give the same
 // samples, log-probs and GRPO gradients (the backward pass recomputes each group from its kept
 // input). Wasm, a tiny 5-layer model with a LoRA whose B is not zero.
-import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
+import { defaultDevice, init, type numpy as np, tree } from '@jax-js/jax';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { embedTokens } from '../../src/engine/inputs';
-import { initLora } from '../../src/engine/lora';
 import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { layerGroups } from '../../src/engine/programs';
 import { sample } from '../../src/engine/sampling';
 import { completionLogprobs, grpoGradients } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
-import { host, maxAbsDiff, tinyConfig } from './helpers';
+import { host, loraWithNonZeroB, maxAbsDiff, tinyConfig } from './helpers';
 
 const GROUPINGS = [1, 2, 5];
 const config = tinyConfig({ numLayers: 5, vocabSize: 40, imageTokenId: null });
@@ -33,15 +32,7 @@ beforeAll(async () => {
   defaultDevice('wasm');
   weights = randomWeights(config, 5, { std: 0.3 });
   const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
-  const params = initLora(config, loraConfig, 3);
-  for (const layer of params.layers) {
-    for (const pair of Object.values(layer)) {
-      const b = pair.b;
-      pair.b = np.sin(np.arange(b.size).reshape(b.shape).astype(np.float32)).mul(0.3);
-      b.dispose();
-    }
-  }
-  adapter = { config: loraConfig, params };
+  adapter = { config: loraConfig, params: loraWithNonZeroB(config, loraConfig, 3, 0.3) };
   prompt = embedTokens(weights.embed, [[3, 7, 11, 2, 5, 9]]);
 });
 

@@ -12,7 +12,7 @@ import { chooseToken, NonFiniteLogitsError, sample } from '../../src/engine/samp
 import { completionLogprobs } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
 import { seededRandom } from '../../src/random';
-import { host, tinyConfig, toRefLora, toRefWeights } from './helpers';
+import { host, loraWithNonZeroB, tinyConfig, toRefLora, toRefWeights } from './helpers';
 import { argmax, logSoftmax, refEmbed, refLogits } from './reference';
 
 describe('seededRandom', () => {
@@ -127,14 +127,7 @@ describe('sample (Wasm, tiny model)', () => {
       format: 'f32',
     };
     const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 4, lora_alpha: 8 };
-    const params = initLora(config, loraConfig, 5);
-    for (const layer of params.layers) {
-      for (const pair of Object.values(layer)) {
-        const b = pair.b;
-        pair.b = np.sin(np.arange(b.size).reshape(b.shape).astype(np.float32)).mul(0.2);
-        b.dispose();
-      }
-    }
+    const params = loraWithNonZeroB(config, loraConfig, 5, 0.2);
     adapter = { config: loraConfig, params };
     promptEmbeds = embedTokens(model.weights.embed, [promptIds]);
   });

@@ -6,7 +6,6 @@ import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
 import { embedTokens } from '../../src/engine/inputs';
-import { initLora } from '../../src/engine/lora';
 import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
 import type { Adapter, TextModel } from '../../src/engine/model';
 import { disposeModel } from '../../src/engine/model';
@@ -14,7 +13,7 @@ import { sample } from '../../src/engine/sampling';
 import type { PromptGroup } from '../../src/engine/train';
 import { completionLogprobs, grpoGradients } from '../../src/engine/train';
 import { randomWeights } from '../../src/engine/weights';
-import { host, maxAbsDiff, tinyConfig } from './helpers';
+import { host, loraWithNonZeroB, maxAbsDiff, tinyConfig } from './helpers';
 
 const PROMPT = [3, 7, 11, 2, 5];
 
@@ -50,14 +49,7 @@ describe('WebGPU agrees with Wasm (tiny model)', () => {
     const config = tinyConfig({ numLayers: 2, vocabSize: 40, imageTokenId: null });
     const weights = randomWeights(config, 21, { std: 0.3 });
     const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
-    const params = initLora(config, loraConfig, 8);
-    for (const layer of params.layers) {
-      for (const pair of Object.values(layer)) {
-        const b = pair.b;
-        pair.b = np.cos(np.arange(b.size).reshape(b.shape).astype(np.float32)).mul(0.2);
-        b.dispose();
-      }
-    }
+    const params = loraWithNonZeroB(config, loraConfig, 8, 0.2, np.cos);
     for (const device of ['wasm', 'webgpu'] as const) {
       const model: TextModel = {
         config,

@@ -2,13 +2,13 @@
 //
 // jit of the whole model is one program whose compile time grows with depth and which keeps every
 // layer's intermediates (and every dequantised weight) alive until it ends: at SmolVLM-256M's 30
-// layers the first GRPO step spent ~11 minutes compiling and the process reached 4.5 GB
-// (docs/decisions.md, "One compiled program per group of layers"). So the layers run in groups of
-// `layersPerProgram`; every group has the same shapes, so one compiled program serves them all,
-// and what a group leaves behind is only its output (and, for prefill and decode, its KV).
-// jax-js is lazy: calls only queue work until something waits for it. Each run below waits for
-// every group's output before calling the next group; queuing a whole training step instead made
-// it 3× slower and twice the memory at SmolVLM-256M's size (docs/decisions.md).
+// layers a GRPO step on 8 completions took 406 s (the first one 16–26 minutes, mostly compiling)
+// and 3.8 GB (docs/decisions.md, "One compiled program per layer"). So the layers run in groups
+// of `layersPerProgram` (default 1); every group has the same shapes, so one compiled program
+// serves them all, and what a group leaves behind is only its output (and, for prefill and
+// decode, its KV). jax-js is lazy: calls only queue work until something waits for it. Each run
+// below waits for every group's output before calling the next; queuing a whole step instead
+// made it 2.5× slower and took 3.5 GB instead of 1.3 GB at that size.
 //
 // Training differentiates group by group (gradient checkpointing at group boundaries): a forward
 // pass keeps each group's input, the head gives the cotangent of the last hidden states, and

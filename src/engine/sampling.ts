@@ -10,13 +10,14 @@
 import type { numpy as np } from '@jax-js/jax';
 import { jit, numpy as jnp, tree } from '@jax-js/jax';
 import { seededRandom } from '../random';
-import type { DecodeInputs, DecoderWeights, LayerKV, ModelSpec, PrefixInputs } from './decoder';
+import type { DecodeInputs, LayerKV, ModelSpec, PrefixInputs } from './decoder';
 import { headMatrix, logits, rmsNorm } from './decoder';
+import type { HeadWeights } from './grpo';
 import { bucket, decodeInputs, padPositions, prefixInputs } from './inputs';
 import type { Adapter, TextModel } from './model';
 import { cachedJit, specOf } from './model';
 import { runDecode, runPrefill } from './programs';
-import { LENGTH_BUCKET, PROMPT_BUCKET } from './train';
+import { headWeights, LENGTH_BUCKET, PROMPT_BUCKET } from './train';
 
 export type SampleOptions = {
   numRows: number;
@@ -163,18 +164,8 @@ function asFloats(data: Awaited<ReturnType<np.Array['data']>>): Float32Array | F
 type PrefillOut = { logits: np.Array; kv: LayerKV[] };
 type DecodeOut = { logits: np.Array; cache: LayerKV[] };
 
-/** The head's frozen inputs, new references. */
-function headInputs(model: TextModel): Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'> {
-  const { embed, lmHead, norm } = model.weights;
-  return tree.ref({ embed, lmHead, norm });
-}
-
 /** Logits [B, T, V] of last-layer states x [B, T, D] (final norm, then the head). */
-function headLogits(
-  spec: ModelSpec,
-  weights: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>,
-  x: np.Array,
-): np.Array {
+function headLogits(spec: ModelSpec, weights: HeadWeights, x: np.Array): np.Array {
   const head = headMatrix({ embed: weights.embed, lmHead: weights.lmHead });
   return logits(rmsNorm(x, weights.norm, spec.config.rmsNormEps), head);
 }
@@ -185,25 +176,23 @@ function compiledFns(model: TextModel, adapter: Adapter | null) {
   const spec = specOf(model, adapter);
   // Logits [1, V] at the prompt's last real position (`pick`: one-hot [P]).
   const lastLogits = cachedJit(model, 'sample/prefill-head', () =>
-    jit((w: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>, x: np.Array, pick: np.Array) =>
+    jit((w: HeadWeights, x: np.Array, pick: np.Array) =>
       headLogits(spec, w, jnp.where(pick.reshape([1, -1, 1]), x, 0).sum(1)),
     ),
   );
   // One decode step's logits [B, 1, V] (not reshaped: that would be one more kernel).
   const stepLogits = cachedJit(model, 'sample/decode-head', () =>
-    jit((w: Pick<DecoderWeights, 'embed' | 'lmHead' | 'norm'>, x: np.Array) =>
-      headLogits(spec, w, x),
-    ),
+    jit((w: HeadWeights, x: np.Array) => headLogits(spec, w, x)),
   );
   return {
     prefill: async (input: PrefixInputs, pick: np.Array): Promise<PrefillOut> => {
       const { x, kv } = await runPrefill(model, adapter, input);
-      return { logits: lastLogits(headInputs(model), x, pick), kv };
+      return { logits: lastLogits(headWeights(model), x, pick), kv };
     },
     // Borrows `kv` (the prompt's), consumes `cache` and `input`.
     decode: async (kv: LayerKV[], cache: LayerKV[], input: DecodeInputs): Promise<DecodeOut> => {
       const out = await runDecode(model, adapter, kv, cache, input);
-      return { logits: stepLogits(headInputs(model), out.x), cache: out.cache };
+      return { logits: stepLogits(headWeights(model), out.x), cache: out.cache };
     },
   };
 }

@@ -5,7 +5,8 @@
 // positions P-1 .. P+L-2. So the shared prefix is the prompt's first P-1 positions, and each row
 // is [prompt's last position, c_0 .. c_{L-2}] with targets c_0 .. c_{L-1}. Rows are grouped in
 // microbatches of fixed size (padded with zero-weight rows) and lengths are padded to buckets,
-// so a run compiles a few shapes; every microbatch is one jit(valueAndGrad) call whose LoRA
+// so a run compiles a few shapes; every microbatch is a forward pass, the head's
+// jit(valueAndGrad) and a backward pass through the layers (./programs.ts), and its LoRA
 // gradients are summed (the loss weights already carry the 1/N normalisation of the whole step).
 import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import type { LoraParams, PrefixInputs, RowInputs } from './decoder';
@@ -159,8 +160,8 @@ async function rowStatsOf(
   return f(headWeights(model), await rowStates(model, adapter, input), targets);
 }
 
-/** New references to the head's frozen inputs. */
-function headWeights(model: TextModel): HeadWeights {
+/** New references to the head's frozen inputs (final norm, embedding, lm_head). */
+export function headWeights(model: TextModel): HeadWeights {
   const { embed, lmHead, norm } = model.weights;
   return tree.ref({ embed, lmHead, norm });
 }

@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 // @ts-expect-error: a plain .mjs tool shared with the test runner, no type declarations
-import { findBrowser } from './tools/find-browser.mjs';
+import { CHROMIUM_ARGS, findBrowser } from './tools/find-browser.mjs';
 
 const PORT = 4173;
 
@@ -17,17 +17,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: findBrowser() ?? undefined,
-      // Flags verified to give headless WebGPU on SwiftShader (../shared/env-notes.md).
-      args: [
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--enable-features=Vulkan',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     },
   },
   webServer: {

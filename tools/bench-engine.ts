@@ -29,10 +29,10 @@ import type { GpuMemoryCounter } from '../src/engine/memory';
 import { trackGpuMemory } from '../src/engine/memory';
 import { layerGroups } from '../src/engine/programs';
 import { sample } from '../src/engine/sampling';
-import type { Completion, GrpoOptions } from '../src/engine/train';
 import { grpoStep, initTrainState } from '../src/engine/train';
 import { loadTextModel } from '../src/engine/weights';
 import { DEMO_MODEL, loadTransformersDemo } from './bench-engine.transformers';
+import { benchStep, withAlternatingAdvantages } from './bench-step';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -80,24 +80,6 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await run();
   return performance.now() - start;
-}
-
-/** Completions with advantages +1, -1, +1, … (what a benchmark's GRPO step trains on). */
-export function withAlternatingAdvantages(rows: number[][]): Completion[] {
-  return rows.map((tokens, j) => ({ tokens, advantage: j % 2 === 0 ? 1 : -1 }));
-}
-
-/** A benchmark's GRPO step: TTRV's protocol (β = 0, no entropy term), token_mean. */
-export function benchStep(microBatchSize: number): GrpoOptions {
-  return {
-    epsilon: 0.2,
-    beta: 0,
-    entropyCoef: 0,
-    lossType: 'token_mean',
-    learningRate: 1e-4,
-    maxGradNorm: 1,
-    microBatchSize,
-  };
 }
 
 /** The median of a list of times. */

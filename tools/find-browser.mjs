@@ -13,6 +13,18 @@ const CANDIDATES = [
   '/usr/bin/google-chrome-stable',
   '/opt/google/chrome/chrome',
 ];
+/** Flags verified to give headless WebGPU on SwiftShader (../shared/env-notes.md); with a real GPU
+ * Chromium uses it instead. The e2e tests and `bench:scale --browser` launch with these. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const INSTALL_COMMAND = 'sudo apt-get update && sudo apt-get install -y chromium libvulkan1';
 
 export function findBrowser() {

@@ -1,8 +1,9 @@
 // A localhost HTTP server for files held in memory, the stand-in for the app's origin (or the
 // Hub) in Node: it answers Range requests with 206, as any static host does, and logs every byte
-// range asked for, so tests can prove what a loader fetched.
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+// range asked for, so tests can prove what a loader fetched. And the same answers for folders on
+// disk, as a handler for a dev server (bench:scale --browser).
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -27,6 +28,17 @@ export type RangeServer = {
   close(): Promise<void>;
 };
 
+/** The byte range a request asks for, [start, end), or null for the whole file. */
+function askedRange(req: IncomingMessage, size: number): [number, number] | null {
+  const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+  if (!range) return null;
+  return [Number(range[1]), Math.min(Number(range[2]) + 1, size)];
+}
+
+function rangeHeaders(start: number, end: number, size: number) {
+  return { 'content-length': end - start, 'content-range': `bytes ${start}-${end - 1}/${size}` };
+}
+
 export async function serveBytes(files: Record<string, Uint8Array>): Promise<RangeServer> {
   const requests: RangeServer['requests'] = [];
   const server = createServer((req, res) => {
@@ -36,20 +48,14 @@ export async function serveBytes(files: Record<string, Uint8Array>): Promise<Ran
       res.writeHead(404).end();
       return;
     }
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const range = askedRange(req, body.length);
     if (!range) {
       res.writeHead(200, { 'content-length': body.length }).end(body);
       return;
     }
-    const start = Number(range[1]);
-    const end = Math.min(Number(range[2]) + 1, body.length);
+    const [start, end] = range;
     requests.push({ path, start, end });
-    res
-      .writeHead(206, {
-        'content-length': end - start,
-        'content-range': `bytes ${start}-${end - 1}/${body.length}`,
-      })
-      .end(body.subarray(start, end));
+    res.writeHead(206, rangeHeaders(start, end, body.length)).end(body.subarray(start, end));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -57,5 +63,35 @@ export async function serveBytes(files: Record<string, Uint8Array>): Promise<Ran
     url: `http://127.0.0.1:${port}`,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A request handler (Connect-style, as Vite's middlewares take) that serves folders from disk
+ * under URL prefixes, streaming (a 500M checkpoint is too big to hold in memory), with Range. */
+export function serveFolders(mounts: Record<string, string>) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const prefix = Object.keys(mounts).find((p) => urlPath.startsWith(`${p}/`));
+    if (!prefix) return next();
+    const root = mounts[prefix] as string;
+    const file = path.join(root, urlPath.slice(prefix.length + 1));
+    if (
+      !file.startsWith(path.join(root, path.sep)) ||
+      !existsSync(file) ||
+      !statSync(file).isFile()
+    ) {
+      res.writeHead(404).end();
+      return;
+    }
+    const size = statSync(file).size;
+    const range = askedRange(req, size);
+    if (!range) {
+      res.writeHead(200, { 'content-length': size });
+      createReadStream(file).pipe(res);
+      return;
+    }
+    const [start, end] = range;
+    res.writeHead(206, rangeHeaders(start, end, size));
+    createReadStream(file, { start, end: end - 1 }).pipe(res);
   };
 }

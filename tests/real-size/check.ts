@@ -41,44 +41,18 @@ import { disposeModel, specOf } from '../../src/engine/model';
 import { type WeightFormat, weightBytes } from '../../src/engine/quant';
 import { grpoGradients, grpoStep, initTrainState } from '../../src/engine/train';
 import { loadTextModel } from '../../src/engine/weights';
-import {
-  decodeTensorToFloat32,
-  parseSafetensors,
-  type RangeReader,
-} from '../../src/formats/safetensors';
+import type { RangeReader } from '../../src/formats/safetensors';
+import { parseReference, type Reference } from '../../tools/real-size/reference';
 import { filesUnder, type RangeServer, serveBytes } from '../../tools/serve-files';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const defaultDir = (shape: string) => path.join(REPO_ROOT, '.cache/real-size', shape);
 
-type Reference = {
-  input_ids: number[];
-  grpo?: {
-    completions: number[][];
-    advantages: number[];
-    epsilon: number;
-    beta: number;
-    entropy_coef: number;
-    loss: number;
-    lora: { r: number; lora_alpha: number };
-    grad_keys: string[];
-  };
-  logit_positions: number[];
-  greedy_ids?: number[];
-  greedy_min_logit_margin?: number;
-  tensors: Map<string, { shape: number[]; data: Float32Array }>;
-};
-
 export function readReference(dir: string): Reference {
-  const json = JSON.parse(readFileSync(path.join(dir, 'ttrv/reference.json'), 'utf8'));
-  const file = new Uint8Array(readFileSync(path.join(dir, 'ttrv/reference.safetensors')));
-  const tensors = new Map(
-    parseSafetensors(file).tensors.map((t) => [
-      t.name,
-      { shape: t.shape, data: decodeTensorToFloat32(t.dtype, t.data) },
-    ]),
+  return parseReference(
+    readFileSync(path.join(dir, 'ttrv/reference.json'), 'utf8'),
+    new Uint8Array(readFileSync(path.join(dir, 'ttrv/reference.safetensors'))),
   );
-  return { ...json, tensors };
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -115,3 +115,61 @@ describe('a tiny SmolVLM-shaped checkpoint (tools/real-size)', () => {
     expect(r.generate?.equal).toBe(true);
   });
 });
+
+describe('bench:scale --browser on the tiny shape', () => {
+  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm, and prints the JSON', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
+    try {
+      build(path.join(dir, 'tiny'), 3);
+      const stdout = execFileSync(
+        process.execPath,
+        [
+          'tools/run-ts.mjs',
+          'tools/bench-scale.ts',
+          '--json',
+          '--browser',
+          '--shapes',
+          'tiny',
+          '--dir-tiny',
+          path.join(dir, 'tiny'),
+          '--rows',
+          '2',
+          '--new-tokens',
+          '3',
+          '--train-rows',
+          '2',
+        ],
+        { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
+      );
+      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      expect(out.backend).toBe('browser');
+      expect(out.browser).toMatch(/\d+\.\d+/);
+      expect(out.shapes.map((s: { backend: string }) => s.backend)).toEqual(['webgpu', 'wasm']);
+      for (const s of out.shapes) {
+        expect(s.transformersjs_device).toBe(s.backend);
+        expect(s.logits_max_abs_error).toBeLessThanOrEqual(1e-4);
+        expect(s.prompt_tokens).toBeGreaterThan(64);
+        expect([s.rows, s.new_tokens, s.train_rows]).toEqual([2, 3, 2]);
+        for (const key of [
+          'load_ms',
+          'prefill_ms',
+          'vote_ms',
+          'grpo_step_ms',
+          'transformersjs_vote_ms',
+        ])
+          expect(s[key]).toBeGreaterThan(0);
+        // ratio = their vote time / ours (from unrounded times: within the milliseconds' rounding).
+        expect(Math.abs((s.ratio * s.vote_ms) / s.transformersjs_vote_ms - 1)).toBeLessThan(0.05);
+        // The weights alone are params_text float32 values: the peak holds at least them.
+        expect(s.peak_bytes).toBeGreaterThan(4 * s.params_text);
+      }
+      const [gpu, wasm] = out.shapes;
+      expect(gpu.peak_gpu_bytes).toBe(gpu.peak_bytes);
+      expect(gpu.gpu_adapter.architecture).toEqual(expect.any(String));
+      expect(wasm.peak_gpu_bytes).toBeNull();
+      expect(wasm.gpu_adapter).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

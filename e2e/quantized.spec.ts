@@ -10,8 +10,19 @@ test('q4 text weights and a missing vision dtype load with a note, and a step ru
   await openPlayground(page);
   const status = page.getByTestId('model-status');
   await expect(status).toContainText('text weights f32');
+  // Before loading, the picker says what the demo model would take and recommends f32 here.
+  const estimate = page.getByTestId('model-estimate');
+  await expect(estimate).toHaveAttribute('data-state', 'ready');
+  await expect(estimate).toContainText(
+    /downloads [\d.]+ MB of text weights \+ [\d.]+ MB vision encoder \(fp32\)/,
+  );
+  await expect(estimate).toContainText(/on the GPU: f32 [\d.]+ MB · q8 [\d.]+ MB · q4 [\d.]+ MB/);
+  await expect(estimate).toContainText('Recommended here: f32.');
+  await expect(page.getByTestId('weight-format')).toHaveValue('f32');
   await page.getByTestId('weight-format').selectOption('q4');
   await page.getByTestId('vision-dtype').selectOption('q4');
+  await expect(estimate).toContainText('has no q4 vision encoder');
+  await expect(estimate).toContainText('vision encoder (fp32)');
   await page.getByRole('button', { name: 'Demo model' }).click();
   await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 120_000 });
   await expect(status).toContainText('text weights q4');

@@ -30,7 +30,13 @@ export function App({ store }: { store: PlaygroundStore }) {
           <h1>TTRV Playground</h1>
           <p>Test-time reinforcement learning for vision-language models, in your browser.</p>
         </div>
-        <ModelPicker model={s.model} onLoad={s.loadModel} />
+        <ModelPicker
+          model={s.model}
+          estimate={s.estimate}
+          gpuLimits={s.gpu.state === 'ready' ? s.gpu.report.gpuAdapter : null}
+          onLoad={s.loadModel}
+          onEstimate={s.estimateModel}
+        />
       </header>
       <ErrorBanner message={s.error} onDismiss={s.dismissError} />
       <main className="app-main">

@@ -36,3 +36,42 @@ export type ModelChoice = (
   /** Default: fp16 where the GPU has shader-f16 (fp32 for the demo model, which ships only that). */
   vision?: VisionDtype;
 };
+
+/** What loading a model would take, read before loading it (its config, its safetensors header and
+ * the size of its vision encoder's file: a few kB of requests). */
+export type ModelEstimate = {
+  label: string;
+  /** The text model's tensors in model.safetensors: all the engine downloads of that file. */
+  textFileBytes: number;
+  /** The text weights on the device, per format, and the largest single tensor there (it must fit
+   * one GPU buffer binding). */
+  textDeviceBytes: Record<WeightFormat, number>;
+  largestTensorBytes: Record<WeightFormat, number>;
+  /** The vision encoder file that would load (the first of the fallbacks the repo has). */
+  vision: { dtype: VisionDtype; fileBytes: number } | null;
+  /** Fallbacks and anything unknown, as sentences. */
+  notes: string[];
+};
+
+/** The GPU limits that bound a format (GpuAdapterFacts carries them). */
+export type DeviceLimits = { maxStorageBufferBindingSize: number; maxBufferSize: number };
+
+/** jax-js' Wasm memory is one 32-bit heap (4 GiB). bench:scale's step at SmolVLM-500M peaked at
+ * 2.0× its f32 text weights (3.28 GB for 1.64 GB), so the weights may take at most half of it. */
+const WASM_WEIGHT_BUDGET = 2 * 2 ** 30;
+
+/** The most precise format that fits this device: on WebGPU every tensor must fit one buffer
+ * binding; on Wasm (no GPU) the weights must leave room for the step within 4 GiB. f32 stays the
+ * default where it fits, since at real size q8 and q4 are slower for now (docs/engine.md). */
+export function recommendedWeightFormat(
+  estimate: ModelEstimate,
+  gpu: DeviceLimits | null,
+): WeightFormat | null {
+  const formats: WeightFormat[] = ['f32', 'q8', 'q4'];
+  const fits = (f: WeightFormat) =>
+    gpu
+      ? estimate.largestTensorBytes[f] <=
+        Math.min(gpu.maxStorageBufferBindingSize, gpu.maxBufferSize)
+      : estimate.textDeviceBytes[f] <= WASM_WEIGHT_BUDGET;
+  return formats.find(fits) ?? null;
+}

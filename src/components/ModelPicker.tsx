@@ -1,21 +1,81 @@
-import { useState } from 'react';
-import type { ModelChoice, VisionDtype, WeightFormat } from '../models';
-import { HUB_MODELS, VISION_DTYPES, WEIGHT_FORMAT_LABELS } from '../models';
-import type { ModelState } from '../store';
+import { useEffect, useState } from 'react';
+import type {
+  DeviceLimits,
+  ModelChoice,
+  ModelEstimate,
+  VisionDtype,
+  WeightFormat,
+} from '../models';
+import {
+  HUB_MODELS,
+  recommendedWeightFormat,
+  VISION_DTYPES,
+  WEIGHT_FORMAT_LABELS,
+} from '../models';
+import type { EstimateState, ModelState } from '../store';
 
-type Props = { model: ModelState; onLoad: (choice: ModelChoice) => void };
+type Props = {
+  model: ModelState;
+  estimate: EstimateState | null;
+  /** The WebGPU device's limits; null on the CPU (Wasm). */
+  gpuLimits: DeviceLimits | null;
+  onLoad: (choice: ModelChoice) => void;
+  onEstimate: (choice: ModelChoice) => void;
+};
 
 function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
+/** What loading the model would take, and the format recommended for this device. */
+function EstimateLine({
+  estimate,
+  recommended,
+  onGpu,
+}: {
+  estimate: EstimateState;
+  recommended: WeightFormat | null;
+  onGpu: boolean;
+}) {
+  if (estimate.state === 'loading') return <>Reading the model's sizes…</>;
+  const e = estimate.estimate as ModelEstimate;
+  if (estimate.state === 'failed') return <>Sizes unknown: {estimate.message}</>;
+  const formats = (['f32', 'q8', 'q4'] as const).map((f) => `${f} ${mb(e.textDeviceBytes[f])}`);
+  return (
+    <>
+      {e.label}: downloads {mb(e.textFileBytes)} of text weights
+      {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}; text weights{' '}
+      {onGpu ? 'on the GPU' : 'in memory (CPU)'}: {formats.join(' · ')}.{' '}
+      {recommended
+        ? `Recommended here: ${recommended}.`
+        : 'Too large for this device in every format.'}
+      {e.notes.length > 0 && ` ${e.notes.join(' ')}`}
+    </>
+  );
+}
+
 /** Built-in demo model (default, offline), SmolVLM from the Hub, or a local folder; the text
- * model's weights in full precision or quantised. */
-export function ModelPicker({ model, onLoad }: Props) {
+ * model's weights in full precision or quantised, the format recommended by the model's size and
+ * this device's limits until the user picks one. */
+export function ModelPicker({ model, estimate, gpuLimits, onLoad, onEstimate }: Props) {
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
-  const [weights, setWeights] = useState<WeightFormat>('f32');
+  const [picked, setPicked] = useState<WeightFormat | null>(null);
   const [vision, setVision] = useState<VisionDtype | 'default'>('default');
-  const formats = { weights, ...(vision === 'default' ? {} : { vision }) };
+  /** Which choice the estimate line is about: the demo model until the Hub list is used. */
+  const [target, setTarget] = useState<'demo' | 'hub'>('demo');
+  const visionChoice = vision === 'default' ? {} : { vision };
+  useEffect(() => {
+    const dtype = vision === 'default' ? {} : { vision };
+    onEstimate(
+      target === 'hub' ? { kind: 'hub', id: hubId, ...dtype } : { kind: 'demo', ...dtype },
+    );
+  }, [onEstimate, target, hubId, vision]);
+  const recommended =
+    estimate?.state === 'ready' && estimate.estimate
+      ? recommendedWeightFormat(estimate.estimate, gpuLimits)
+      : null;
+  const weights = picked ?? recommended ?? 'f32';
+  const formats = { weights, ...visionChoice };
   const busy = model.state === 'loading';
   const files = Object.entries(model.progress);
   return (
@@ -34,7 +94,7 @@ export function ModelPicker({ model, onLoad }: Props) {
           title="How the text model's frozen weights are stored on the GPU; the LoRA always trains in float32"
           value={weights}
           disabled={busy}
-          onChange={(event) => setWeights(event.currentTarget.value as WeightFormat)}
+          onChange={(event) => setPicked(event.currentTarget.value as WeightFormat)}
         >
           {Object.entries(WEIGHT_FORMAT_LABELS).map(([format, label]) => (
             <option key={format} value={format}>
@@ -64,7 +124,11 @@ export function ModelPicker({ model, onLoad }: Props) {
           aria-label="Hub model"
           value={hubId}
           disabled={busy}
-          onChange={(event) => setHubId(event.currentTarget.value)}
+          onFocus={() => setTarget('hub')}
+          onChange={(event) => {
+            setHubId(event.currentTarget.value);
+            setTarget('hub');
+          }}
         >
           {HUB_MODELS.map((id) => (
             <option key={id}>{id}</option>
@@ -92,6 +156,11 @@ export function ModelPicker({ model, onLoad }: Props) {
           />
         </label>
       </div>
+      {estimate && (
+        <p className="hint" data-testid="model-estimate" data-state={estimate.state}>
+          <EstimateLine estimate={estimate} recommended={recommended} onGpu={gpuLimits !== null} />
+        </p>
+      )}
       {model.state === 'ready' && model.info && model.info.notes.length > 0 && (
         <p className="hint" data-testid="model-notes">
           {model.info.notes.join(' ')}

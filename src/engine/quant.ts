@@ -198,6 +198,14 @@ export function tableFormat(format: WeightFormat): WeightFormat {
   return format === 'f32' ? 'f32' : 'q8';
 }
 
+/** Bytes a [rows, cols] tensor takes on the device when stored as `format` (what weightBytes()
+ * counts once it is loaded; a vector is one row). */
+export function storedBytes(rows: number, cols: number, format: WeightFormat): number {
+  if (format === 'q8') return rows * cols + 4 * rows; // codes, a byte each; one scale per row
+  if (format === 'q4') return (rows * cols) / 2 + 2 * 4 * ((rows * cols) / Q4_BLOCK); // + scale, min
+  return 4 * rows * cols;
+}
+
 /** Bytes a weight, or a whole tree of them (a model's weights), takes on the device (every
  * dtype here is 4 bytes an element: float32, uint32). */
 export function weightBytes(weights: object): number {

@@ -18,10 +18,18 @@ import {
   PROJECTIONS,
   projectionShape,
   TEXT_PREFIXES,
+  type TextPrefix,
 } from './layout';
 import type { TextModel } from './model';
 import type { Weight, WeightFormat } from './quant';
-import { isQuantized, quantizedToDevice, quantizeHost, tableFormat } from './quant';
+import {
+  isQuantized,
+  quantizedToDevice,
+  quantizeHost,
+  storedBytes,
+  tableFormat,
+  WEIGHT_FORMATS,
+} from './quant';
 
 /**
  * Random weights with the given shapes (normal · std, norms around 1) on the default device: a
@@ -89,21 +97,23 @@ function contiguousRanges(
   return ranges;
 }
 
-/**
- * The text model of a Hub checkpoint: reads and validates the safetensors header, then fetches
- * only the text model's tensors (never the vision tower's), decodes F32 / F16 / BF16 to float32
- * and places them on `device` (default: the default device).
- */
-export async function loadTextModel(
+/** The text model's tensors in a checkpoint, from its safetensors header. */
+type TextTensors = {
+  config: TextConfig;
+  textPrefix: TextPrefix;
+  names: ReturnType<typeof checkpointNames>;
+  /** Where the tensors' bytes start in the file. */
+  dataStart: number;
+  infos: TensorInfo[];
+};
+
+async function readTextTensors(
   hubConfig: Record<string, unknown>,
   read: RangeReader,
-  opts: { device?: Device; format?: WeightFormat } = {},
-): Promise<TextModel> {
-  const format = opts.format ?? 'f32';
+): Promise<TextTensors> {
   const config = parseTextConfig(hubConfig);
   const headerLength = readHeaderLength(await read(0, 8));
   const header = parseSafetensorsHeader(await read(8, 8 + headerLength), read.totalBytes?.());
-  const dataStart = 8 + headerLength;
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const textPrefix = findTextPrefix((name) => byName.has(name));
   if (textPrefix === undefined) {
@@ -120,13 +130,66 @@ export async function loadTextModel(
     if (!info) throw new Error(`checkpoint is missing ${name}`);
     return info;
   });
-  // Quantised on the host as they arrive, so no float32 copy ever reaches the device: the
-  // projections in `format`, the embedding and lm_head in tableFormat(format); norms stay float32.
-  const formats = new Map<string, WeightFormat>();
+  return { config, textPrefix, names, dataStart: 8 + headerLength, infos };
+}
+
+/** The format each tensor is stored in on the device: the projections in `format`, the embedding
+ * and lm_head in tableFormat(format) (GGUF's 4-bit mixes keep those in higher precision too);
+ * anything else (the norms) float32. */
+function storageFormats(names: TextTensors['names'], format: WeightFormat) {
+  const stored = new Map<string, WeightFormat>();
   for (const layer of names.layers)
-    for (const p of PROJECTIONS) formats.set(layer[p] as string, format);
-  formats.set(names.embed, tableFormat(format));
-  if (names.lmHead) formats.set(names.lmHead, tableFormat(format));
+    for (const p of PROJECTIONS) stored.set(layer[p] as string, format);
+  stored.set(names.embed, tableFormat(format));
+  if (names.lmHead) stored.set(names.lmHead, tableFormat(format));
+  return stored;
+}
+
+/** What loading a checkpoint's text model would take, read from its safetensors header alone
+ * (a few kB): the bytes of its tensors in the file (the download) and, per weight format, the
+ * bytes it would hold on the device and its largest single tensor there (which must fit one GPU
+ * buffer binding). Equal to weightBytes() of the loaded model (tests/engine/weights-plan.test.ts). */
+export type TextModelPlan = {
+  fileBytes: number;
+  deviceBytes: Record<WeightFormat, number>;
+  largestTensorBytes: Record<WeightFormat, number>;
+};
+
+export async function planTextModel(
+  hubConfig: Record<string, unknown>,
+  read: RangeReader,
+): Promise<TextModelPlan> {
+  const { names, infos } = await readTextTensors(hubConfig, read);
+  const deviceBytes = {} as Record<WeightFormat, number>;
+  const largestTensorBytes = {} as Record<WeightFormat, number>;
+  for (const format of WEIGHT_FORMATS) {
+    const stored = storageFormats(names, format);
+    const sizes = infos.map((t) => {
+      const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0] ?? 1];
+      return storedBytes(rows as number, cols as number, stored.get(t.name) ?? 'f32');
+    });
+    deviceBytes[format] = sizes.reduce((a, b) => a + b, 0);
+    largestTensorBytes[format] = Math.max(...sizes);
+  }
+  const fileBytes = infos.reduce((sum, t) => sum + (t.end - t.begin), 0);
+  return { fileBytes, deviceBytes, largestTensorBytes };
+}
+
+/**
+ * Loads the text model's tensors (and only those) from a model.safetensors read in byte ranges,
+ * decodes them to float32 (F32/F16/BF16), quantises the projections to `format` on the host as
+ * they arrive (so no float32 copy of them ever reaches the device) and places them on `device`
+ * (default: the default device).
+ */
+export async function loadTextModel(
+  hubConfig: Record<string, unknown>,
+  read: RangeReader,
+  opts: { device?: Device; format?: WeightFormat } = {},
+): Promise<TextModel> {
+  const format = opts.format ?? 'f32';
+  const { config, textPrefix, names, dataStart, infos } = await readTextTensors(hubConfig, read);
+  // Quantised on the host as they arrive, so no float32 copy ever reaches the device.
+  const stored = storageFormats(names, format);
   const arrays = new Map<string, Weight>();
   for (const range of contiguousRanges(infos)) {
     const bytes = await read(dataStart + range.begin, dataStart + range.end);
@@ -136,12 +199,12 @@ export async function loadTextModel(
         bytes.subarray(t.begin - range.begin, t.end - range.begin),
       );
       const [rows, cols] = t.shape as [number, number];
-      const stored = formats.get(t.name) ?? 'f32';
+      const as = stored.get(t.name) ?? 'f32';
       arrays.set(
         t.name,
-        stored === 'f32'
+        as === 'f32'
           ? np.array(data, { device: opts.device }).reshape(t.shape)
-          : quantizedToDevice(quantizeHost(data, rows, cols, stored), opts.device),
+          : quantizedToDevice(quantizeHost(data, rows, cols, as), opts.device),
       );
     }
   }

@@ -13,6 +13,8 @@ export type ResolvedModel = {
   /** The fetch to read those files with (a picked folder is served from memory). */
   fetchFn: typeof fetch;
   label: string;
+  /** Points transformers.js' env at these files (global state: only for the model being loaded). */
+  pointTransformers: () => void;
 };
 
 const LOCAL_FOLDER_PREFIX = '/__picked-model__/';
@@ -48,17 +50,19 @@ function folderFetch(
 export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel {
   const network = globalThis.fetch.bind(globalThis);
   if (choice.kind === 'demo') {
-    env.allowLocalModels = true;
-    env.allowRemoteModels = false;
-    env.useBrowserCache = false; // served with the app: nothing to save by caching
-    // A path, not a URL: transformers.js only checks local files for non-URL paths.
-    env.localModelPath = '/models/';
-    env.fetch = network;
     return {
       id: DEMO_MODEL_ID,
       baseUrl: `${origin}/models/${DEMO_MODEL_ID}`,
       fetchFn: network,
       label: 'Built-in demo model (shapes)',
+      pointTransformers: () => {
+        env.allowLocalModels = true;
+        env.allowRemoteModels = false;
+        env.useBrowserCache = false; // served with the app: nothing to save by caching
+        // A path, not a URL: transformers.js only checks local files for non-URL paths.
+        env.localModelPath = '/models/';
+        env.fetch = network;
+      },
     };
   }
   if (choice.kind === 'hub') {
@@ -66,12 +70,19 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
     if (!HUB_ID.test(id)) {
       throw new Error(`"${choice.id}" is not a Hub model id (expected owner/name).`);
     }
-    env.allowLocalModels = false;
-    env.allowRemoteModels = true;
-    env.useBrowserCache = true; // a reload must not download the model again
-    env.fetch = network;
     const host = env.remoteHost.replace(/\/$/, '');
-    return { id, baseUrl: `${host}/${id}/resolve/main`, fetchFn: network, label: id };
+    return {
+      id,
+      baseUrl: `${host}/${id}/resolve/main`,
+      fetchFn: network,
+      label: id,
+      pointTransformers: () => {
+        env.allowLocalModels = false;
+        env.allowRemoteModels = true;
+        env.useBrowserCache = true; // a reload must not download the model again
+        env.fetch = network;
+      },
+    };
   }
   const files = filesByPath(choice.files);
   for (const required of ['config.json', 'model.safetensors']) {
@@ -83,15 +94,17 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
   }
   const folder = pickedFolderName(choice.files, 'local-model').replace(/[^\w.-]/g, '_');
   const fetchFn = folderFetch(files, origin, network);
-  env.allowLocalModels = true;
-  env.allowRemoteModels = false;
-  env.useBrowserCache = false; // already on this machine
-  env.localModelPath = LOCAL_FOLDER_PREFIX;
-  env.fetch = fetchFn;
   return {
     id: folder,
     baseUrl: `${origin}${LOCAL_FOLDER_PREFIX}${folder}`,
     fetchFn,
     label: `Local folder: ${folder}`,
+    pointTransformers: () => {
+      env.allowLocalModels = true;
+      env.allowRemoteModels = false;
+      env.useBrowserCache = false; // already on this machine
+      env.localModelPath = LOCAL_FOLDER_PREFIX;
+      env.fetch = fetchFn;
+    },
   };
 }

@@ -27,7 +27,7 @@ import { AdapterError } from '../formats/peftAdapter';
 import type { Float32Tensor } from '../formats/safetensors';
 import { ImageInputError } from '../image/prepareImage';
 import { MAX_QUESTION_LENGTH } from '../limits';
-import type { ModelChoice, VisionDtype } from '../models';
+import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { DownloadError } from '../net/resumableReader';
 import { type PlaygroundSettings, validateSettings } from '../settings';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
@@ -42,7 +42,11 @@ import {
   ttrvStep,
 } from './ttrvStep';
 import type { LoadProgress, PreparedPrompt, VisionLanguageModel } from './visionLanguageModel';
-import { loadVisionLanguageModel, preparePrompt } from './visionLanguageModel';
+import {
+  estimateVisionLanguageModel,
+  loadVisionLanguageModel,
+  preparePrompt,
+} from './visionLanguageModel';
 
 export type ModelInfo = {
   id: string;
@@ -436,6 +440,16 @@ export function createPlayground(host: PlaygroundHost) {
         savedAdapter.tensors,
         model.text.format,
       );
+    },
+
+    /** What loading `choice` would download and hold on the device, read without loading it. */
+    async estimateModel(choice: ModelChoice): Promise<ModelEstimate> {
+      return estimateVisionLanguageModel(choice, {
+        origin: host.origin,
+        shaderF16: gpu?.shaderF16 ?? false,
+      }).catch((error: unknown) => {
+        throw new PlaygroundError('load-failed', asPlaygroundError(error).message);
+      });
     },
 
     /**

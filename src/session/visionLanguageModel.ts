@@ -9,8 +9,8 @@ import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
 import { weightDevice } from '../engine/quant';
-import { loadTextModel } from '../engine/weights';
-import type { ModelChoice, VisionDtype } from '../models';
+import { loadTextModel, planTextModel } from '../engine/weights';
+import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
 import { resolveModel } from './modelSource';
@@ -54,6 +54,7 @@ export async function loadVisionLanguageModel(
   opts: LoadOptions,
 ): Promise<VisionLanguageModel> {
   const source = resolveModel(choice, opts.origin);
+  source.pointTransformers();
   const progress_callback = (info: TransformersProgress) => {
     if (info.status === 'progress' && info.file) {
       opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
@@ -79,7 +80,7 @@ export async function loadVisionLanguageModel(
   const { vision, dtype: visionDtype } = await loadVisionEncoder(
     source.id,
     visionDtypes(choice, opts.shaderF16, notes),
-    (file) => fileExists(`${source.baseUrl}/${file}`, source.fetchFn),
+    async (file) => (await fileSize(`${source.baseUrl}/${file}`, source.fetchFn)) !== null,
     (dtype) =>
       PreTrainedModel.from_pretrained(source.id, {
         model_file_name: 'vision_encoder',
@@ -149,10 +150,67 @@ export async function loadVisionEncoder<T>(
   );
 }
 
-/** Whether a model file is there: a static host's fallback page (HTML) where it should be is not. */
-async function fileExists(url: string, fetchFn: typeof fetch): Promise<boolean> {
-  const response = await fetchFn(url, { method: 'HEAD' }).catch(() => null);
-  return !!response?.ok && !response.headers.get('content-type')?.startsWith('text/html');
+/**
+ * What loading `choice` would take, without loading it: its config, the header of its
+ * model.safetensors and the size of the vision encoder file it would load (each a small request;
+ * transformers.js is not touched). Unreachable files are notes, not errors.
+ */
+export async function estimateVisionLanguageModel(
+  choice: ModelChoice,
+  opts: Pick<LoadOptions, 'origin' | 'shaderF16'>,
+): Promise<ModelEstimate> {
+  const source = resolveModel(choice, opts.origin);
+  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`);
+  if (!configResponse.ok) {
+    throw new Error(
+      `Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`,
+    );
+  }
+  const hubConfig = (await configResponse.json()) as Record<string, unknown>;
+  const text = await planTextModel(
+    hubConfig,
+    httpRangeReader(`${source.baseUrl}/model.safetensors`, source.fetchFn),
+  );
+  // The loader's own fallback rule, with the file's size standing in for loading it.
+  const notes: string[] = [];
+  const sizes = new Map<string, Promise<number | null>>();
+  const size = (file: string) => {
+    if (!sizes.has(file)) sizes.set(file, fileSize(`${source.baseUrl}/${file}`, source.fetchFn));
+    return sizes.get(file) as Promise<number | null>;
+  };
+  const vision = await loadVisionEncoder(
+    source.id,
+    visionDtypes(choice, opts.shaderF16, notes),
+    async (file) => (await size(file)) !== null,
+    async (dtype) => (await size(visionEncoderFile(dtype))) as number,
+    notes,
+  ).then(
+    ({ vision: fileBytes, dtype }) => ({ dtype, fileBytes }),
+    (error: unknown) => {
+      notes.push(error instanceof Error ? error.message : String(error));
+      return null;
+    },
+  );
+  return {
+    label: source.label,
+    textFileBytes: text.fileBytes,
+    textDeviceBytes: text.deviceBytes,
+    largestTensorBytes: text.largestTensorBytes,
+    vision,
+    notes,
+  };
+}
+
+/** A file's size from a one-byte Range request, or null where it is not there: a static host's
+ * fallback page (HTML, whatever its status) where the file should be is not the file. */
+async function fileSize(url: string, fetchFn: typeof fetch): Promise<number | null> {
+  const response = await fetchFn(url, { headers: { Range: 'bytes=0-0' } }).catch(() => null);
+  if (response?.status !== 206 || response.headers.get('content-type')?.startsWith('text/html')) {
+    return null;
+  }
+  await response.arrayBuffer();
+  const total = response.headers.get('Content-Range')?.match(/\/(\d+)$/)?.[1];
+  return total ? Number(total) : null;
 }
 
 /** The chat prompt for one image and a question, as SmolVLM's chat template writes it. */

@@ -16,6 +16,7 @@ export type {
   Comparison,
   DatasetReport,
   DatasetRun,
+  EstimateState,
   GpuState,
   ModelState,
   PlaygroundState,

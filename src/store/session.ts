@@ -2,15 +2,23 @@ import * as Comlink from 'comlink';
 import { fetchDemoSplits } from '../dataset/splits';
 import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
 import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
+import type { ModelChoice } from '../models';
 import { messageOf } from '../session/errors';
 import type { LoadProgress } from '../session/visionLanguageModel';
 import { idleRun } from './run';
 import type { SessionSlice, Slice } from './state';
 import { isRunning } from './state';
 
+/** Which model and vision file an estimate is for (the text format does not change what is read). */
+export function estimateKey(choice: ModelChoice): string {
+  const model = choice.kind === 'hub' ? choice.id : choice.kind;
+  return `${model}|${choice.vision ?? 'default'}`;
+}
+
 export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker) => ({
   gpu: { state: 'checking' },
   model: { state: 'idle', label: '', info: null, progress: {}, message: null },
+  estimate: null,
   image: null,
   samples: [],
   question: 'How many shapes are there?',
@@ -60,6 +68,17 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
         error: `Loading the model failed: ${message}. Press Load to retry; finished downloads are kept.`,
       });
     }
+  },
+
+  estimateModel: async (choice) => {
+    const key = estimateKey(choice);
+    if (get().estimate?.key === key) return;
+    set({ estimate: { key, state: 'loading', estimate: null, message: null } });
+    const answer = await worker.estimateModel(choice).then(
+      (estimate) => ({ state: 'ready' as const, estimate, message: null }),
+      (error: unknown) => ({ state: 'failed' as const, estimate: null, message: messageOf(error) }),
+    );
+    if (get().estimate?.key === key) set({ estimate: { key, ...answer } });
   },
 
   setImageFile: async (file) => {

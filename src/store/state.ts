@@ -5,7 +5,7 @@ import type { StateCreator } from 'zustand';
 import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
-import type { ModelChoice } from '../models';
+import type { ModelChoice, ModelEstimate } from '../models';
 import type { StepMetrics } from '../rl/metrics';
 import type { ConfigIssue, PlaygroundSettings } from '../settings';
 import type {
@@ -33,6 +33,15 @@ export type ModelState = {
   label: string;
   info: ModelInfo | null;
   progress: Record<string, { loaded: number; total: number }>;
+  message: string | null;
+};
+
+/** What loading a choice would take (ModelPicker shows it before the user loads). */
+export type EstimateState = {
+  /** Which choice it is for (estimateKey): an answer for another one is dropped. */
+  key: string;
+  state: 'loading' | 'ready' | 'failed';
+  estimate: ModelEstimate | null;
   message: string | null;
 };
 
@@ -68,11 +77,14 @@ export type DatasetRun = {
 export type SessionSlice = {
   gpu: GpuState;
   model: ModelState;
+  estimate: EstimateState | null;
   image: { url: string; caption: string } | null;
   samples: DemoSample[];
   question: string;
   start: () => Promise<void>;
   loadModel: (choice: ModelChoice) => Promise<void>;
+  /** Reads what loading `choice` would download and hold (not for a picked folder: it loads at once). */
+  estimateModel: (choice: ModelChoice) => Promise<void>;
   setImageFile: (file: Blob) => Promise<void>;
   /** A demo sample: its image and its question. */
   pickSample: (sample: DemoSample) => Promise<void>;

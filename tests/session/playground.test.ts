@@ -2,7 +2,7 @@
 // commits, and that an out-of-memory error, a lost device, a stop, an overflowing update or a
 // failed dataset run leave the session's adapter exactly as it was. A fake GPU device stands in
 // for WebGPU's error scopes and loss (the real ones are exercised by the e2e suite).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { defaultDevice, init } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -218,6 +218,25 @@ describe('loading with quantised text weights and a vision dtype the repo lacks'
       );
       expect(info.weights).toBe('q4');
       expect(info.textBytes).toBeLessThan(0.4 * full.textBytes);
+      // The estimate read before loading said what each load now holds.
+      const estimate = await playground.estimateModel({ kind: 'demo', vision: 'q4' });
+      expect(estimate.textDeviceBytes.f32).toBe(full.textBytes);
+      expect(estimate.textDeviceBytes.q4).toBe(info.textBytes);
+      expect(estimate.vision).toEqual({
+        dtype: 'fp32',
+        fileBytes: statSync(
+          path.join(REPO_ROOT, 'public/models/ttrv-demo-shapes/onnx/vision_encoder.onnx'),
+        ).size,
+      });
+      expect(estimate.notes.join(' ')).toContain('has no q4 vision encoder');
+      expect(estimate.textFileBytes).toBeGreaterThan(0);
+      expect(estimate.textFileBytes).toBeLessThan(
+        statSync(path.join(REPO_ROOT, 'public/models/ttrv-demo-shapes/model.safetensors')).size,
+      );
+      // A folder that is no model: a clear error with a code, not a crash.
+      expect(
+        await codeOf(playground.estimateModel({ kind: 'folder', files: pickedFolder('shapes-3') })),
+      ).toBe('load-failed');
       expect(info.visionDtype).toBe('fp32');
       expect(info.notes.join(' ')).toContain(
         'has no q4 vision encoder (onnx/vision_encoder_q4.onnx)',

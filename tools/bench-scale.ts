@@ -3,7 +3,7 @@
 // against transformers.js' generate() on the same checkpoint, prompt and rows.
 // `npm run bench:scale -- --json [--shapes 256m,500m] [--rows 16] [--new-tokens 16]
 //  [--train-rows 8] [--micro-batch N] [--weights f32|q8|q4] [--backend wasm|webgpu]
-//  [--layers-per-program N] [--no-transformersjs] [--dir-<shape> DIR]`;
+//  [--layers-per-program N] [--no-transformersjs] [--once] [--dir-<shape> DIR]`;
 // the last line printed is one JSON object (contract: issue 15, docs/engine.md).
 // `--browser [--backends webgpu,wasm]` runs the same measurement in a page of headless Chromium
 // (tools/scale/browser.ts): each backend of each shape in a fresh page, transformers.js on
@@ -29,6 +29,8 @@
 //                        `new_tokens` from the same prompt's token ids, repeated `rows` times
 //                        (no pixels: the engine's vote does not run the vision encoder either)
 //   ratio                transformersjs_vote_ms / vote_ms (above 1: the engine is faster)
+//   runs                 2: each phase ran twice (first, then steady); 1 with --once (for a
+//                        backend too slow for two passes): the steady fields are then null
 //   logits_max_abs_error prefill logits vs the PyTorch float32 reference the build wrote
 // Rows, tokens and trained completions are the ones measured, printed in every shape's entry:
 // nothing is extrapolated.
@@ -91,6 +93,7 @@ function parseArgs(argv: string[]): ScaleArgs {
       ? { layersPerProgram: Number(value('--layers-per-program')) }
       : {}),
     transformersjs: !argv.includes('--no-transformersjs'),
+    once: argv.includes('--once'),
   };
 }
 

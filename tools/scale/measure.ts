@@ -28,6 +28,9 @@ export type ScaleOptions = {
   microBatchSize: number;
   /** Layers per compiled program (src/engine/programs.ts); absent = the engine's default. */
   layersPerProgram?: number;
+  /** Run each phase once (its first, compiling run) and report no steady time: for backends too
+   * slow for two passes, where the memory is the point (SwiftShader at real size). */
+  once?: boolean;
 };
 
 /** A checkpoint written by tools/real-size/build.py, however its files are reached. */
@@ -42,11 +45,12 @@ export type EngineTimes = {
   paramsText: number;
   loadMs: number;
   prefillFirstMs: number;
-  prefillMs: number;
+  /** The steady runs: null with `once`. */
+  prefillMs: number | null;
   voteFirstMs: number;
-  voteMs: number;
+  voteMs: number | null;
   stepFirstMs: number;
-  stepMs: number;
+  stepMs: number | null;
   logitsError: number;
   layersPerProgram: number;
 };
@@ -56,6 +60,8 @@ async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   const out = await run();
   return [out, performance.now() - start];
 }
+
+const msOrNull = (x: number | null) => (x === null ? null : Math.round(x));
 
 export const ms = (x: number) => Math.round(x);
 
@@ -99,9 +105,11 @@ export async function measureEngine(
     const picked = np.take(hidden.reshape([n, -1]), idx, 0);
     return Float32Array.from(await logits(picked, head).data());
   };
+  /** The steady run after the first, unless `once`. */
+  const again = async (run: () => Promise<unknown>) => (opts.once ? null : (await timed(run))[1]);
   const [out, prefillFirstMs] = await timed(prefillLogits);
-  const [, prefillMs] = await timed(prefillLogits);
-  log(`  prefill ${ms(prefillFirstMs)} ms first, ${ms(prefillMs)} ms after`);
+  const prefillMs = await again(prefillLogits);
+  log(`  prefill ${ms(prefillFirstMs)} ms first, ${msOrNull(prefillMs)} ms after`);
 
   let state = initTrainState({
     config: DEFAULT_LORA_SETTINGS,
@@ -116,8 +124,8 @@ export async function measureEngine(
       eosTokenIds: [],
     });
   const [votes, voteFirstMs] = await timed(vote);
-  const [, voteMs] = await timed(vote);
-  log(`  vote ${ms(voteFirstMs)} ms first, ${ms(voteMs)} ms after`);
+  const voteMs = await again(vote);
+  log(`  vote ${ms(voteFirstMs)} ms first, ${msOrNull(voteMs)} ms after`);
   const completions = withAlternatingAdvantages(votes.tokens.slice(0, opts.trainRows));
   const step = async () => {
     const result = await grpoStep(
@@ -131,8 +139,8 @@ export async function measureEngine(
   };
   const [, stepFirstMs] = await timed(step);
   log(`  GRPO step ${ms(stepFirstMs)} ms first`);
-  const [, stepMs] = await timed(step);
-  log(`  GRPO step ${ms(stepMs)} ms after`);
+  const stepMs = await again(step);
+  log(`  GRPO step ${msOrNull(stepMs)} ms after`);
   tree.dispose([promptEmbeds, state.adapter.params, state.moments]);
   const paramsText = tree.leaves(model.weights).reduce((sum, a) => sum + (a as np.Array).size, 0);
   disposeModel(model);
@@ -212,12 +220,14 @@ export function shapeEntry(
     peak_bytes: memory.peakBytes,
     peak_gpu_bytes: memory.peakGpuBytes,
     prefill_first_ms: ms(e.prefillFirstMs),
-    prefill_ms: ms(e.prefillMs),
+    prefill_ms: msOrNull(e.prefillMs),
     vote_first_ms: ms(e.voteFirstMs),
-    vote_ms: ms(e.voteMs),
+    vote_ms: msOrNull(e.voteMs),
     grpo_step_first_ms: ms(e.stepFirstMs),
-    grpo_step_ms: ms(e.stepMs),
-    step_over_vote: Number((e.stepMs / e.voteMs).toFixed(2)),
+    grpo_step_ms: msOrNull(e.stepMs),
+    step_over_vote:
+      e.stepMs === null || e.voteMs === null ? null : Number((e.stepMs / e.voteMs).toFixed(2)),
+    runs: opts.once ? 1 : 2,
     rows: opts.rows,
     new_tokens: opts.newTokens,
     train_rows: opts.trainRows,
@@ -225,7 +235,7 @@ export function shapeEntry(
     layers_per_program: e.layersPerProgram,
     transformersjs_device: transformersJs.device,
     transformersjs_vote_ms: theirs === null ? null : ms(theirs),
-    ratio: theirs === null ? null : Number((theirs / e.voteMs).toFixed(3)),
+    ratio: theirs === null || e.voteMs === null ? null : Number((theirs / e.voteMs).toFixed(3)),
     logits_max_abs_error: e.logitsError,
     load_average: loadAverage,
   };

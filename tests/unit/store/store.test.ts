@@ -265,3 +265,51 @@ describe('a lost GPU', () => {
     expect(click).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('the model estimate', () => {
+  const estimate = (label: string) => ({
+    label,
+    textFileBytes: 1,
+    textDeviceBytes: { f32: 4, q8: 1, q4: 1 },
+    largestTensorBytes: { f32: 4, q8: 1, q4: 1 },
+    vision: null,
+    notes: [],
+  });
+
+  it('keeps only the answer for the latest choice, and a failure as a message', async () => {
+    const answers: Record<string, (value: unknown) => void> = {};
+    const failures: Record<string, (error: unknown) => void> = {};
+    const worker = {
+      estimateModel: vi.fn(
+        (choice: { kind: string; id?: string }) =>
+          new Promise((resolve, reject) => {
+            const key = choice.id ?? choice.kind;
+            answers[key] = resolve;
+            failures[key] = reject;
+          }),
+      ),
+    };
+    const store = createPlaygroundStore(worker as unknown as WorkerApi);
+    const first = store.getState().estimateModel({ kind: 'demo' });
+    const second = store.getState().estimateModel({ kind: 'hub', id: 'a/b' });
+    expect(store.getState().estimate).toMatchObject({ key: 'a/b|default', state: 'loading' });
+    answers['a/b']?.(estimate('hub'));
+    answers.demo?.(estimate('demo')); // late: for a choice no longer shown
+    await Promise.all([first, second]);
+    expect(store.getState().estimate).toMatchObject({ state: 'ready', estimate: { label: 'hub' } });
+    // The same choice again is not asked twice.
+    await store.getState().estimateModel({ kind: 'hub', id: 'a/b' });
+    expect(worker.estimateModel).toHaveBeenCalledTimes(2);
+
+    const third = store.getState().estimateModel({ kind: 'hub', id: 'c/d', vision: 'q4' });
+    failures['c/d']?.(new PlaygroundError('load-failed', 'Failed to fetch'));
+    await third;
+    expect(store.getState().estimate).toEqual({
+      key: 'c/d|q4',
+      state: 'failed',
+      estimate: null,
+      message: 'Failed to fetch',
+    });
+    expect(store.getState().error).toBeNull();
+  });
+});

@@ -33,7 +33,13 @@ export function App({ store }: { store: PlaygroundStore }) {
         <ModelPicker
           model={s.model}
           estimate={s.estimate}
-          gpuLimits={s.gpu.state === 'ready' ? s.gpu.report.gpuAdapter : null}
+          device={
+            s.gpu.state === 'ready'
+              ? s.gpu.report.gpuAdapter
+              : s.gpu.state === 'checking'
+                ? null
+                : 'cpu'
+          }
           onLoad={s.loadModel}
           onEstimate={s.estimateModel}
         />

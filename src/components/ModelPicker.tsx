@@ -17,8 +17,9 @@ import type { EstimateState, ModelState } from '../store';
 type Props = {
   model: ModelState;
   estimate: EstimateState | null;
-  /** The WebGPU device's limits; null on the CPU (Wasm). */
-  gpuLimits: DeviceLimits | null;
+  /** Where the model would run: the WebGPU device's limits, 'cpu' (Wasm), or null while the GPU
+   * is still being checked (no recommendation yet). */
+  device: DeviceLimits | 'cpu' | null;
   onLoad: (choice: ModelChoice) => void;
   onEstimate: (choice: ModelChoice) => void;
 };
@@ -31,11 +32,11 @@ function mb(bytes: number): string {
 function EstimateLine({
   estimate,
   recommended,
-  onGpu,
+  device,
 }: {
   estimate: EstimateState;
   recommended: WeightFormat | null;
-  onGpu: boolean;
+  device: Props['device'];
 }) {
   if (estimate.state === 'loading') return <>Reading the model's sizes…</>;
   const e = estimate.estimate as ModelEstimate;
@@ -45,10 +46,9 @@ function EstimateLine({
     <>
       {e.label}: downloads {mb(e.textFileBytes)} of text weights
       {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}; text weights{' '}
-      {onGpu ? 'on the GPU' : 'in memory (CPU)'}: {formats.join(' · ')}.{' '}
-      {recommended
-        ? `Recommended here: ${recommended}.`
-        : 'Too large for this device in every format.'}
+      {device === 'cpu' ? 'in memory (CPU)' : 'on the GPU'}: {formats.join(' · ')}.
+      {recommended && ` Recommended here: ${recommended}.`}
+      {device && !recommended && ' Too large for this device in every format.'}
       {e.notes.length > 0 && ` ${e.notes.join(' ')}`}
     </>
   );
@@ -57,7 +57,7 @@ function EstimateLine({
 /** Built-in demo model (default, offline), SmolVLM from the Hub, or a local folder; the text
  * model's weights in full precision or quantised, the format recommended by the model's size and
  * this device's limits until the user picks one. */
-export function ModelPicker({ model, estimate, gpuLimits, onLoad, onEstimate }: Props) {
+export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Props) {
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
   const [picked, setPicked] = useState<WeightFormat | null>(null);
   const [vision, setVision] = useState<VisionDtype | 'default'>('default');
@@ -71,8 +71,8 @@ export function ModelPicker({ model, estimate, gpuLimits, onLoad, onEstimate }: 
     );
   }, [onEstimate, target, hubId, vision]);
   const recommended =
-    estimate?.state === 'ready' && estimate.estimate
-      ? recommendedWeightFormat(estimate.estimate, gpuLimits)
+    estimate?.state === 'ready' && estimate.estimate && device
+      ? recommendedWeightFormat(estimate.estimate, device === 'cpu' ? null : device)
       : null;
   const weights = picked ?? recommended ?? 'f32';
   const formats = { weights, ...visionChoice };
@@ -158,7 +158,7 @@ export function ModelPicker({ model, estimate, gpuLimits, onLoad, onEstimate }: 
       </div>
       {estimate && (
         <p className="hint" data-testid="model-estimate" data-state={estimate.state}>
-          <EstimateLine estimate={estimate} recommended={recommended} onGpu={gpuLimits !== null} />
+          <EstimateLine estimate={estimate} recommended={recommended} device={device} />
         </p>
       )}
       {model.state === 'ready' && model.info && model.info.notes.length > 0 && (

@@ -12,13 +12,13 @@ export type { WeightFormat } from './engine/quant';
 
 import type { WeightFormat } from './engine/quant';
 
-/** The picker's words for each format. f32 is the default by measurement: until the dequantisation
- * is fused into the matmul, q8 and q4 store a quarter / a fifth of the bytes but need more peak
- * memory and time at real size (docs/engine.md, "Quantised text weights"). */
+/** The picker's words for each format. The picker preselects the most precise one that fits the
+ * device (recommendedWeightFormat): until the dequantisation is fused into the matmul, q8 and q4
+ * store a quarter / a fifth of the bytes but decode slower at real size (docs/engine.md). */
 export const WEIGHT_FORMAT_LABELS: Readonly<Record<WeightFormat, string>> = {
-  f32: 'text weights f32 (default)',
-  q8: 'text weights q8 (¼ of the storage; slower, more peak memory for now)',
-  q4: 'text weights q4 (⅕ of the storage; slower, more peak memory for now)',
+  f32: 'text weights f32',
+  q8: 'text weights q8 (¼ of the memory; decodes slower for now)',
+  q4: 'text weights q4 (⅕ of the memory; decodes slower for now)',
 };
 
 /** The vision encoder's ONNX file as the Hub repos name them (onnx/vision_encoder_<dtype>.onnx):

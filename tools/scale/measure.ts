@@ -233,7 +233,7 @@ export function shapeEntry(
     train_rows: opts.trainRows,
     micro_batch_size: opts.microBatchSize,
     layers_per_program: e.layersPerProgram,
-    transformersjs_device: transformersJs.device,
+    transformersjs_device: theirs === null ? null : transformersJs.device,
     transformersjs_vote_ms: theirs === null ? null : ms(theirs),
     ratio: theirs === null || e.voteMs === null ? null : Number((theirs / e.voteMs).toFixed(3)),
     logits_max_abs_error: e.logitsError,

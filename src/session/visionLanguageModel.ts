@@ -160,7 +160,11 @@ export async function estimateVisionLanguageModel(
   opts: Pick<LoadOptions, 'origin' | 'shaderF16'>,
 ): Promise<ModelEstimate> {
   const source = resolveModel(choice, opts.origin);
-  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`);
+  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`).catch((error) => {
+    throw new Error(
+      `Could not reach ${source.label} (${error instanceof Error ? error.message : error}): are you offline? The demo model needs no network.`,
+    );
+  });
   if (!configResponse.ok) {
     throw new Error(
       `Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`,

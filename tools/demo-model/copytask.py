@@ -1,0 +1,217 @@
+"""A text-only copy curriculum for the multiple-choice letter binding, and the copy probe.
+
+The choice types (`mc`, `recognition`) need an induction-style lookup: find the option whose text is
+the answer word and output the letter written just before it. The demo decoder did not learn it from
+the image items (docs/decisions.md, "Demo model v3 attempt"). A copy item has the exact prompt layout
+of a real `mc` / `recognition` item (same instruction text, same options grammar, same image-token
+block, but no image: the <image> tokens keep their own embedding and no vision compute runs), random
+option words and the reply "It is <word>. <letter>" with the loss on the letter only (or on the whole
+reply). Item `k` is a pure function of (seed, k).
+
+The copy probe: give a real item's prompt (with its image) the reply prefix " It is <gold word>." and
+take the argmax of the next-token logits over the four letters; the fraction equal to the gold letter.
+
+    nice -n 15 /usr/bin/python3 tools/demo-model/copytask.py --steps 1500   # development experiment
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data  # noqa: E402
+import shapes  # noqa: E402
+
+COPY_STREAM = 11  # the copy items' own rng stream tag (data.reply_rng uses 7)
+
+
+def copy_item(k, seed, n_options=4):
+    """Copy item k: dict(question, answer, word, type). Types alternate mc / recognition; the correct
+    letter cycles over the options (k // 2 % n_options); mc asks colour or shape as the real items do."""
+    rng = np.random.default_rng([seed, COPY_STREAM, k])
+    L = shapes.LETTERS[:n_options]
+    li = (k // 2) % n_options
+    if k % 2 == 0:  # mc
+        if rng.random() < 0.5:
+            s = shapes.SHAPES[int(rng.integers(len(shapes.SHAPES)))]
+            q, pool = f"What color is the {s}?", shapes.COLOR_NAMES
+        else:
+            c = shapes.COLOR_NAMES[int(rng.integers(len(shapes.COLOR_NAMES)))]
+            q, pool = f"What shape is {c}?", shapes.SHAPES
+        picks = [pool[i] for i in rng.permutation(len(pool))[:n_options]]
+        word = picks[li]
+        text = q + " " + " ".join(f"{L[j]}. {o}" for j, o in enumerate(picks)) + " Answer with the letter."
+        typ = "mc"
+    else:  # recognition: the answer class plus same-shape, same-colour and neither distractors
+        c = shapes.COLOR_NAMES[int(rng.integers(len(shapes.COLOR_NAMES)))]
+        s = shapes.SHAPES[int(rng.integers(len(shapes.SHAPES)))]
+        same_shape = [f"{c2} {s}" for c2 in shapes.COLOR_NAMES if c2 != c]
+        same_color = [f"{c} {s2}" for s2 in shapes.SHAPES if s2 != s]
+        neither = [f"{c2} {s2}" for c2 in shapes.COLOR_NAMES for s2 in shapes.SHAPES if c2 != c and s2 != s]
+        distract = [same_shape[int(rng.integers(len(same_shape)))], same_color[int(rng.integers(len(same_color)))],
+                    neither[int(rng.integers(len(neither)))]]
+        distract = [distract[i] for i in rng.permutation(3)][: n_options - 1]
+        word = f"{c} {s}"
+        opts = distract[:li] + [word] + distract[li:]
+        text = shapes.RECOGNITION_PROMPT + " " + " ".join(f"{L[j]}. {o}" for j, o in enumerate(opts))
+        typ = "recognition"
+    return {"question": text, "answer": L[li], "word": word, "type": typ}
+
+
+def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4):
+    """Copy items [start, start+batch) as (ids, targets) groups (mc, recognition: similar lengths)."""
+    groups = {}
+    for k in range(start, start + batch):
+        it = copy_item(k, seed, n_options)
+        p = enc.prompt_ids(it["question"])
+        c = enc.completion_ids(f"It is {it['word']}. {it['answer']}")
+        groups.setdefault(it["type"], []).append((p, c))
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        T = max(len(p) + len(c) for p, c in g)
+        ids = torch.full((len(g), T), pad_id, dtype=torch.long)
+        tgt = torch.full((len(g), T), -100, dtype=torch.long)
+        for b, (p, c) in enumerate(g):
+            ids[b, : len(p) + len(c)] = torch.tensor(p + c)
+            if letter_only:  # c = [..., '.', ' X', <eou>]: the letter is c[-2], predicted at position len(p)+len(c)-3
+                tgt[b, len(p) + len(c) - 3] = c[-2]
+            else:
+                tgt[b, len(p) - 1 : len(p) + len(c) - 1] = torch.tensor(c)
+        out.append((ids, tgt))
+    return out
+
+
+def copy_loss(model, groups):
+    n_tok = sum(int((t != -100).sum()) for _, t in groups)
+    loss = 0.0
+    for ids, tgt in groups:
+        h, _ = model.model.text_model(model.embed(ids, None))
+        sel = tgt != -100
+        logits = model.lm_head(h[sel])
+        loss = loss + F.cross_entropy(logits, tgt[sel], reduction="sum") / n_tok
+    return loss
+
+
+@torch.no_grad()
+def probe(model, tok, enc, items, with_image=True):
+    """Copy probe: fraction of items where argmax over A-D after " It is <gold word>." is the gold letter.
+    Returns (accuracy, histogram of the chosen letters)."""
+    letters = [tok.vocab["Ġ" + L] for L in shapes.LETTERS]
+    right, hist = 0, [0, 0, 0, 0]
+    by_len = {}
+    for it in items:
+        ids = enc.prompt_ids(it["question"]) + enc.completion_ids(f"It is {it['word']}.")[:-1]  # drop <eou>
+        by_len.setdefault(len(ids), []).append((ids, it))
+    for T, g in by_len.items():
+        ids = torch.tensor([x for x, _ in g])
+        feats = None
+        if with_image:
+            feats = model.image_features(torch.from_numpy(np.stack([data.pixels(it["image"]) for _, it in g])))
+        h, _ = model.model.text_model(model.embed(ids, feats))
+        choice = model.lm_head(h[:, -1])[:, letters].argmax(-1)
+        for ch, (_, it) in zip(choice.tolist(), g):
+            hist[ch] += 1
+            right += shapes.LETTERS[ch] == it["answer"]
+    return right / len(items), hist
+
+
+def val_choice_items(seed, n=120):
+    """The first n `val` items of each choice type (types cycle every 6 items)."""
+    out = {"mc": [], "recognition": []}
+    i = 0
+    while min(len(v) for v in out.values()) < n:
+        q = shapes.QTYPES[i % len(shapes.QTYPES)]
+        if q in out and len(out[q]) < n:
+            out[q].append(shapes.make_item("val", i, seed))
+        i += 1
+    return out
+
+
+def main():
+    import train
+    from build import SEED
+    from corpus import domain_corpus
+    from model import VLM, Config
+    from tokenizer import Tokenizer
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--two-first", type=int, default=0, help="steps with 2 options before the 4-option items")
+    ap.add_argument("--full-loss", action="store_true", help="loss on the whole reply, not only the letter")
+    ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--n-probe", type=int, default=60)
+    ap.add_argument("--load", default=None)
+    ap.add_argument("--save", default=None)
+    ap.add_argument("--then-steps", type=int, default=0, help="then normal image training (phase-1a recipe) for this many steps")
+    ap.add_argument("--then-batch", type=int, default=32)
+    ap.add_argument("--then-lr", type=float, default=2e-3)
+    ap.add_argument("--then-every", type=int, default=200)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    tok = Tokenizer.build(domain_corpus())
+    c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"])
+    enc = data.Encoder(tok, c.image_seq_len)
+    pad = tok.vocab["<|im_end|>"]
+    torch.manual_seed(SEED)
+    model = VLM(c)
+    if args.load:
+        model.load_state_dict(torch.load(args.load))
+    val = val_choice_items(SEED, args.n_probe)
+
+    def report(tag, images=True):
+        model.eval()
+        r = []
+        for q in ("mc", "recognition"):
+            a, h = probe(model, tok, enc, val[q], with_image=False)
+            r.append(f"{q} text {a:.2f}")
+            if images:
+                a, h = probe(model, tok, enc, val[q], with_image=True)
+                r.append(f"img {a:.2f} {h}")
+        print(f"[probe] {tag}: " + " | ".join(r) + f" | load {os.getloadavg()[0]:.2f}", flush=True)
+        model.train()
+
+    report("init")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    model.train()
+    t0 = time.time()
+    ema = None
+    for step in range(args.steps):
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+        nopt = 2 if step < args.two_first else 4
+        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt)
+        loss = copy_loss(model, groups)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if (step + 1) % args.every == 0 or step == args.steps - 1:
+            print(f"step {step + 1} loss {ema:.4f} {time.time() - t0:.0f}s", flush=True)
+            report(f"copy step {step + 1} ({time.time() - t0:.0f}s)", images=(step + 1) % (args.every * 3) == 0 or step == args.steps - 1)
+    if args.save:
+        torch.save(model.state_dict(), args.save)
+    if args.then_steps:
+        import replies
+        t1 = time.time()
+        train.train(model, enc, pad, SEED, args.then_steps, args.then_batch, args.then_lr, 100, every=args.then_every,
+                    mix=replies.STAGE1_MIX, on_eval=lambda s: report(f"image step {s} ({time.time() - t1:.0f}s)"))
+
+
+if __name__ == "__main__":
+    main()

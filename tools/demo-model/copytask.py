@@ -33,6 +33,7 @@ import data  # noqa: E402
 import shapes  # noqa: E402
 
 COPY_STREAM = 11  # the copy items' own rng stream tag (data.reply_rng uses 7)
+MIX_OFFSET = 1 << 24  # copy items mixed into the image phases come from here on (phase 0 uses the start)
 
 
 def copy_item(k, seed, n_options=4):
@@ -49,7 +50,7 @@ def copy_item(k, seed, n_options=4):
             c = shapes.COLOR_NAMES[int(rng.integers(len(shapes.COLOR_NAMES)))]
             q, pool = f"What shape is {c}?", shapes.SHAPES
         picks = [pool[i] for i in rng.permutation(len(pool))[:n_options]]
-        word = picks[li]
+        word, opts = picks[li], picks
         text = q + " " + " ".join(f"{L[j]}. {o}" for j, o in enumerate(picks)) + " Answer with the letter."
         typ = "mc"
     else:  # recognition: the answer class plus same-shape, same-colour and neither distractors
@@ -65,16 +66,27 @@ def copy_item(k, seed, n_options=4):
         opts = distract[:li] + [word] + distract[li:]
         text = shapes.RECOGNITION_PROMPT + " " + " ".join(f"{L[j]}. {o}" for j, o in enumerate(opts))
         typ = "recognition"
-    return {"question": text, "answer": L[li], "word": word, "type": typ}
+    # Extra queries for the dense form: (word, letter) of the other options in a random order.
+    extra = [(opts[j], L[j]) for j in rng.integers(n_options, size=8)]
+    return {"question": text, "answer": L[li], "word": word, "type": typ, "extra": extra}
 
 
-def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4):
-    """Copy items [start, start+batch) as (ids, targets) groups (mc, recognition: similar lengths)."""
+def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4, queries=1, short=False, lm=False):
+    """Copy items [start, start+batch) as (ids, targets) groups (mc, recognition: similar lengths).
+    queries > 1: the reply asks more options after the answer ("It is red. B It is blue. D ..."),
+    each letter a target (a denser signal for the same prompt)."""
     groups = {}
+    letter_ids = {enc.tok.vocab["Ġ" + x] for x in shapes.LETTERS}
+    dot = enc.tok.vocab["."]
     for k in range(start, start + batch):
         it = copy_item(k, seed, n_options)
-        p = enc.prompt_ids(it["question"])
-        c = enc.completion_ids(f"It is {it['word']}. {it['answer']}")
+        if short:  # curriculum: the options only, no instruction and no image block
+            opts = it["question"][it["question"].index(" A. ") + 1 :].replace(" Answer with the letter.", "")
+            p = enc.tok.encode(f"<|im_start|>User:{opts}{data.EOU}\nAssistant:")
+        else:
+            p = enc.prompt_ids(it["question"])
+        qs = [(it["word"], it["answer"])] + it["extra"][: queries - 1]
+        c = enc.completion_ids(" ".join(f"It is {w}. {x}" for w, x in qs))
         groups.setdefault(it["type"], []).append((p, c))
     out = []
     for key in sorted(groups):
@@ -84,23 +96,36 @@ def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4):
         tgt = torch.full((len(g), T), -100, dtype=torch.long)
         for b, (p, c) in enumerate(g):
             ids[b, : len(p) + len(c)] = torch.tensor(p + c)
-            if letter_only:  # c = [..., '.', ' X', <eou>]: the letter is c[-2], predicted at position len(p)+len(c)-3
-                tgt[b, len(p) + len(c) - 3] = c[-2]
+            if letter_only:  # every letter after a '.' (c = [' It', ' is', w.., '.', ' X', ...]), predicted one position earlier
+                for j in range(1, len(c)):
+                    if c[j] in letter_ids and c[j - 1] == dot:
+                        tgt[b, len(p) + j - 1] = c[j]
             else:
                 tgt[b, len(p) - 1 : len(p) + len(c) - 1] = torch.tensor(c)
-        out.append((ids, tgt))
+        aux = None
+        if lm:  # next-token loss on everything else too (the options' letter order trains letter -> word-position features)
+            aux = torch.full_like(tgt, -100)
+            for b, (p, c) in enumerate(g):
+                seq = torch.tensor(p + c)
+                aux[b, : len(seq) - 1] = seq[1:]
+            aux[tgt != -100] = -100
+        out.append((ids, tgt, aux))
     return out
 
 
-def copy_loss(model, groups):
-    n_tok = sum(int((t != -100).sum()) for _, t in groups)
-    loss = 0.0
-    for ids, tgt in groups:
+def copy_loss(model, groups, lm_weight=1.0):
+    """Token-mean letter loss, plus lm_weight x the token-mean loss on the other tokens (lm=True batches)."""
+    n_tok = sum(int((t != -100).sum()) for _, t, _ in groups)
+    n_aux = sum(int((a != -100).sum()) for _, _, a in groups if a is not None)
+    letter = other = 0.0
+    for ids, tgt, aux in groups:
         h, _ = model.model.text_model(model.embed(ids, None))
         sel = tgt != -100
-        logits = model.lm_head(h[sel])
-        loss = loss + F.cross_entropy(logits, tgt[sel], reduction="sum") / n_tok
-    return loss
+        letter = letter + F.cross_entropy(model.lm_head(h[sel]), tgt[sel], reduction="sum") / n_tok
+        if aux is not None:
+            sel = aux != -100
+            other = other + F.cross_entropy(model.lm_head(h[sel]), aux[sel], reduction="sum") / n_aux
+    return letter + lm_weight * other, letter
 
 
 @torch.no_grad()
@@ -152,6 +177,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--two-first", type=int, default=0, help="steps with 2 options before the 4-option items")
     ap.add_argument("--full-loss", action="store_true", help="loss on the whole reply, not only the letter")
+    ap.add_argument("--queries", type=int, default=1)
+    ap.add_argument("--lm", action="store_true", help="also next-token loss on the prompt and the rest of the reply")
+    ap.add_argument("--short-steps", type=int, default=0, help="first steps with the options-only prompt")
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--n-probe", type=int, default=60)
     ap.add_argument("--load", default=None)
@@ -160,6 +188,7 @@ def main():
     ap.add_argument("--then-batch", type=int, default=32)
     ap.add_argument("--then-lr", type=float, default=2e-3)
     ap.add_argument("--then-every", type=int, default=200)
+    ap.add_argument("--then-copy", type=int, default=0, help="copy items per step mixed into the image training")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -194,13 +223,14 @@ def main():
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
         nopt = 2 if step < args.two_first else 4
-        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt)
-        loss = copy_loss(model, groups)
+        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt, queries=args.queries, short=step < args.short_steps, lm=args.lm)
+        loss, lt = copy_loss(model, groups)
+        lt = lt.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        ema = lt if ema is None else 0.95 * ema + 0.05 * lt
         if (step + 1) % args.every == 0 or step == args.steps - 1:
             print(f"step {step + 1} loss {ema:.4f} {time.time() - t0:.0f}s", flush=True)
             report(f"copy step {step + 1} ({time.time() - t0:.0f}s)", images=(step + 1) % (args.every * 3) == 0 or step == args.steps - 1)
@@ -210,7 +240,7 @@ def main():
         import replies
         t1 = time.time()
         train.train(model, enc, pad, SEED, args.then_steps, args.then_batch, args.then_lr, 100, every=args.then_every,
-                    mix=replies.STAGE1_MIX, on_eval=lambda s: report(f"image step {s} ({time.time() - t1:.0f}s)"))
+                    mix=replies.STAGE1_MIX, copy=args.then_copy, on_eval=lambda s: report(f"image step {s} ({time.time() - t1:.0f}s)"))
 
 
 if __name__ == "__main__":

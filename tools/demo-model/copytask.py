@@ -71,7 +71,7 @@ def copy_item(k, seed, n_options=4):
     return {"question": text, "answer": L[li], "word": word, "type": typ, "extra": extra}
 
 
-def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4, queries=1, short=False, lm=False):
+def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4, queries=1, short=False, lm=False, forward=False):
     """Copy items [start, start+batch) as (ids, targets) groups (mc, recognition: similar lengths).
     queries > 1: the reply asks more options after the answer ("It is red. B It is blue. D ..."),
     each letter a target (a denser signal for the same prompt)."""
@@ -86,7 +86,10 @@ def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4, q
         else:
             p = enc.prompt_ids(it["question"])
         qs = [(it["word"], it["answer"])] + it["extra"][: queries - 1]
-        c = enc.completion_ids(" ".join(f"It is {w}. {x}" for w, x in qs))
+        if forward:  # the classic induction direction, as the "dot" reply form: "B. blue D. red ..."
+            c = enc.completion_ids(" ".join(f"{x}. {w}" for w, x in qs))
+        else:
+            c = enc.completion_ids(" ".join(f"It is {w}. {x}" for w, x in qs))
         groups.setdefault(it["type"], []).append((p, c))
     out = []
     for key in sorted(groups):
@@ -96,7 +99,11 @@ def copy_batch(enc, start, batch, seed, pad_id, letter_only=True, n_options=4, q
         tgt = torch.full((len(g), T), -100, dtype=torch.long)
         for b, (p, c) in enumerate(g):
             ids[b, : len(p) + len(c)] = torch.tensor(p + c)
-            if letter_only:  # every letter after a '.' (c = [' It', ' is', w.., '.', ' X', ...]), predicted one position earlier
+            if forward:  # every word token (after the letter and its '.')
+                for j in range(1, len(c) - 1):
+                    if c[j] not in letter_ids and c[j] != dot:
+                        tgt[b, len(p) + j - 1] = c[j]
+            elif letter_only:  # every letter after a '.' (c = [' It', ' is', w.., '.', ' X', ...]), predicted one position earlier
                 for j in range(1, len(c)):
                     if c[j] in letter_ids and c[j - 1] == dot:
                         tgt[b, len(p) + j - 1] = c[j]
@@ -178,6 +185,7 @@ def main():
     ap.add_argument("--two-first", type=int, default=0, help="steps with 2 options before the 4-option items")
     ap.add_argument("--full-loss", action="store_true", help="loss on the whole reply, not only the letter")
     ap.add_argument("--queries", type=int, default=1)
+    ap.add_argument("--forward", action="store_true", help="letter -> word replies (B. blue) instead of word -> letter")
     ap.add_argument("--lm", action="store_true", help="also next-token loss on the prompt and the rest of the reply")
     ap.add_argument("--short-steps", type=int, default=0, help="first steps with the options-only prompt")
     ap.add_argument("--every", type=int, default=100)
@@ -223,7 +231,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
         nopt = 2 if step < args.two_first else 4
-        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt, queries=args.queries, short=step < args.short_steps, lm=args.lm)
+        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt, queries=args.queries, short=step < args.short_steps, lm=args.lm, forward=args.forward)
         loss, lt = copy_loss(model, groups)
         lt = lt.item()
         opt.zero_grad(set_to_none=True)

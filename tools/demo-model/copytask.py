@@ -185,6 +185,7 @@ def main():
     ap.add_argument("--two-first", type=int, default=0, help="steps with 2 options before the 4-option items")
     ap.add_argument("--full-loss", action="store_true", help="loss on the whole reply, not only the letter")
     ap.add_argument("--queries", type=int, default=1)
+    ap.add_argument("--wide", action="store_true", help="experiment: decoder hidden 256, 8 heads / 4 KV heads, MLP 512")
     ap.add_argument("--forward", action="store_true", help="letter -> word replies (B. blue) instead of word -> letter")
     ap.add_argument("--lm", action="store_true", help="also next-token loss on the prompt and the rest of the reply")
     ap.add_argument("--short-steps", type=int, default=0, help="first steps with the options-only prompt")
@@ -202,6 +203,8 @@ def main():
     torch.use_deterministic_algorithms(True)
     tok = Tokenizer.build(domain_corpus())
     c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"])
+    if args.wide:
+        c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"], hidden=256, intermediate=512, heads=8, kv_heads=4)
     enc = data.Encoder(tok, c.image_seq_len)
     pad = tok.vocab["<|im_end|>"]
     torch.manual_seed(SEED)

@@ -135,6 +135,31 @@ def copy_loss(model, groups, lm_weight=1.0):
     return letter + lm_weight * other, letter
 
 
+def train_copy(model, enc, pad_id, seed, short_steps, full_steps, batch=32, lr=2e-3, warmup=50, queries=6, log=print, every=500):
+    """Phase 0 of a build with the copy curriculum (docs/decisions.md, "copy curriculum"): `short_steps`
+    on options-only prompts, then `full_steps` on the real prompts, `queries` letter targets per reply
+    plus the next-token loss on every other token; AdamW as train.py, constant LR after a linear
+    warm-up. Deterministic: item k of the copy stream is a pure function of (seed, k), no other
+    randomness (the torch RNG is not used)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
+    model.train()
+    t0, ema, steps = time.time(), None, short_steps + full_steps
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (step + 1) / warmup)
+        groups = copy_batch(enc, step * batch, batch, seed, pad_id, queries=queries, short=step < short_steps, lm=True)
+        loss, letter = copy_loss(model, groups)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema = letter.item() if ema is None else 0.95 * ema + 0.05 * letter.item()
+        if (step + 1) % every == 0 or step == steps - 1:
+            log(f"copy step {step + 1}/{steps} letter loss {ema:.4f} {time.time() - t0:.0f}s")
+    model.eval()
+    return model
+
+
 @torch.no_grad()
 def probe(model, tok, enc, items, with_image=True):
     """Copy probe: fraction of items where argmax over A-D after " It is <gold word>." is the gold letter.

@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import check_golden  # noqa: E402
+import copytask  # noqa: E402
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
@@ -58,6 +59,11 @@ THREADS = 1
 # of reply forms (replies.MIX), which the data-mixture search tuned (docs/decisions.md).
 FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps1b=2400, peak_lr1b=1.5e-3, warmup1b=50,
             steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
+# Phase 0, only with --copy-curriculum (development, not yet in a shipped build): the text-only copy
+# curriculum (copytask.py) that forms the multiple-choice word -> letter lookup, then `mix` copy items
+# in every step of the image phases so that it survives them (docs/decisions.md, "copy curriculum").
+COPY_FULL = dict(short_steps=3500, full_steps=2500, batch=32, lr=2e-3, warmup=50, queries=6, mix=8)
+COPY_SMOKE = dict(short_steps=2, full_steps=2, batch=4, lr=2e-3, warmup=1, queries=6, mix=2)
 SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps1b=2, peak_lr1b=1e-3, warmup1b=1, steps2=2, peak_lr2=5e-4, warmup2=1,
              n_test=10, n_samples=4)
 
@@ -332,6 +338,7 @@ def run(args):
     params = sum(p.numel() for p in model.parameters())
     log(f"parameters {params}")
     pad = tok.vocab["<|im_end|>"]
+    CP = (COPY_SMOKE if args.smoke else COPY_FULL) if args.copy_curriculum else None
     if args.trained:  # development shortcut: reuse the weights a previous identical build trained
         model.load_state_dict(torch.load(args.trained))
         log(f"loaded trained weights from {args.trained}")
@@ -342,12 +349,21 @@ def run(args):
             done = [p[0] for p in PHASES(P)].index(name)
             model.load_state_dict(torch.load(path))
             log(f"resumed after phase {name} from {path} (sha256 {sha(path)[:16]})")
+        if CP and done < 0:
+            log(f"phase 0: copy curriculum {CP}")
+            copytask.train_copy(model, enc, pad, SEED, CP["short_steps"], CP["full_steps"], CP["batch"], CP["lr"], CP["warmup"],
+                                CP["queries"], log=log)
+            if args.save_phases:
+                os.makedirs(args.save_phases, exist_ok=True)
+                path = os.path.join(args.save_phases, "phase-0.pt")
+                torch.save(model.state_dict(), path)
+                log(f"phase 0 weights saved: sha256 {sha(path)[:16]} ({time.time() - t0:.0f}s, load average {os.getloadavg()[0]:.2f})")
         for k, (name, steps, lr, warmup, mix, start) in enumerate(PHASES(P)):
             if k <= done:
                 continue
             log(f"phase {name}: {steps} steps from stream item {start * P['batch']}, peak LR {lr}")
             train.train(model, enc, pad, SEED, steps, P["batch"], lr, warmup, log=log, every=max(1, steps // 20), mix=mix,
-                        start_step=start, aux_seed=None if k == 0 else SEED + k)
+                        start_step=start, aux_seed=None if k == 0 else SEED + k, copy=CP["mix"] if CP else 0)
             if args.save_phases:
                 os.makedirs(args.save_phases, exist_ok=True)
                 path = os.path.join(args.save_phases, f"phase-{name}.pt")
@@ -363,6 +379,8 @@ def run(args):
     ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "max_new_tokens": evaluate.MAX_NEW,
           "train": {"phases": [{"name": n, "steps": st, "peak_lr": lr, "warmup": w} for n, st, lr, w, _, _ in PHASES(P)], "batch": P["batch"],
                                                 "stage1_mixture": replies.STAGE1_MIX, "reply_mixture": replies.MIX}, "splits": {}}
+    if CP:
+        ev["train"]["copy_curriculum"] = CP
     for s, items in tests.items():
         ev["splits"][s] = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=P["n_samples"])
         r = ev["splits"][s]
@@ -453,6 +471,8 @@ def main():
     ap.add_argument("--trained", default=None, help="development only: skip training, load weights saved by --save-trained")
     ap.add_argument("--save-phases", default=None, help="save the weights after each training phase in this folder")
     ap.add_argument("--stop-after", default=None, help="development only: stop after this training phase (1a, 1b, 2)")
+    ap.add_argument("--copy-curriculum", action="store_true", help="development: phase 0 copy curriculum + copy items mixed "
+                    "into the image phases (COPY_FULL); the shipped v2 was built without it")
     ap.add_argument("--resume", default=None, help="development only: PHASE=PATH, skip training up to PHASE, load its weights")
     args = ap.parse_args()
     tmp = None

@@ -6,6 +6,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+import copytask
 import data
 import shapes
 
@@ -18,11 +19,13 @@ def lr_at(step, steps, peak, warmup):
 
 
 def train(model, enc, pad_id, seed, steps, batch, peak_lr=2e-3, warmup=60, aux_weight=1.0, log=print, every=50, on_eval=None,
-          mix=None, start_step=0, aux_seed=None):
+          mix=None, start_step=0, aux_seed=None, copy=0):
     """Next-token loss on the completion, plus (training only) an auxiliary loss that asks each
     image token the colour and shape of the object centred in its 16x16 px cell. The auxiliary
     head is thrown away: it only gives the vision tower a dense signal early on, which a tiny
-    VLM otherwise gets very slowly through the one-token answers."""
+    VLM otherwise gets very slowly through the one-token answers.
+    copy > 0: each step also trains `copy` text-only copy items (copytask.py, letter loss, weight 1)
+    from the copy stream at offset (start_step + step) * copy, so the choice letter binding stays."""
     n_col, n_shp = 1 + len(shapes.COLOR_NAMES), 1 + len(shapes.SHAPES)
     if aux_seed is not None:  # later phases: their auxiliary head's init does not depend on earlier phases
         torch.manual_seed(aux_seed)
@@ -49,6 +52,8 @@ def train(model, enc, pad_id, seed, steps, batch, peak_lr=2e-3, warmup=60, aux_w
             la = la + (F.cross_entropy(za[..., :n_col].reshape(-1, n_col), cells[0].view(-1), reduction="sum") + F.cross_entropy(
                 za[..., n_col:].reshape(-1, n_shp), cells[1].view(-1), reduction="sum")) / n_cell
         loss = lm + aux_weight * la
+        if copy:
+            loss = loss + copytask.copy_loss(model, copytask.copy_batch(enc, copytask.MIX_OFFSET + (start_step + step) * copy, copy, seed, pad_id))[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

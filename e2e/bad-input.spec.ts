@@ -1,5 +1,6 @@
 // Every bad input of the playground issue: a clear message in the error banner, the app keeps
 // working, and the adapter and run survive.
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { zipSync } from 'fflate';
 import { targetModulesPattern } from '../src/engine/layout';
@@ -146,10 +147,15 @@ test('a download that fails half way says what failed, and a retry resumes', asy
   const weights = '**/models/ttrv-demo-shapes/model.safetensors';
   const served: string[] = [];
   let failNext = true;
+  // Where the tensors start: the header (its length, then its JSON) is read by the picker's
+  // estimate and by the loader alike; the cut must hit the loader's first tensor read.
+  const file = readFileSync('public/models/ttrv-demo-shapes/model.safetensors');
+  const dataStart = 8 + Number(file.readBigUInt64LE(0));
   await page.context().route(weights, async (route) => {
     const range = route.request().headers().range ?? 'all';
+    const start = Number(/^bytes=(\d+)-/.exec(range)?.[1] ?? 0);
     // Let the header through, then cut the connection on the first tensor read.
-    if (failNext && served.length >= 2) {
+    if (failNext && start >= dataStart) {
       failNext = false;
       await route.abort('connectionreset');
       return;

@@ -13,7 +13,7 @@ import { loadTextModel, planTextModel } from '../engine/weights';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
-import { resolveModel } from './modelSource';
+import { type ResolvedModel, resolveModel } from './modelSource';
 
 export type LoadProgress = { file: string; loaded: number; total: number };
 
@@ -60,19 +60,7 @@ export async function loadVisionLanguageModel(
       opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
     }
   };
-  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`);
-  if (!configResponse.ok) {
-    throw new Error(
-      `Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`,
-    );
-  }
-  let hubConfig: Record<string, unknown>;
-  try {
-    hubConfig = (await configResponse.json()) as Record<string, unknown>;
-  } catch {
-    // A static server's fallback page (HTML) where the folder should be.
-    throw new Error(`${source.label} has no readable config.json at ${source.baseUrl}/.`);
-  }
+  const hubConfig = await readHubConfig(source);
   const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
   // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
   // embedding graphs are never downloaded. The demo model ships fp32 only.
@@ -150,6 +138,24 @@ export async function loadVisionEncoder<T>(
   );
 }
 
+/** The model's config.json, or an error that says what is wrong: no network, an HTTP error, or
+ * a static server's fallback page (HTML) where the folder should be. */
+async function readHubConfig(source: ResolvedModel): Promise<Record<string, unknown>> {
+  const response = await source.fetchFn(`${source.baseUrl}/config.json`).catch((error) => {
+    throw new Error(
+      `Could not reach ${source.label} (${error instanceof Error ? error.message : error}): are you offline? The demo model needs no network.`,
+    );
+  });
+  if (!response.ok) {
+    throw new Error(`Could not read ${source.label}'s config.json (HTTP ${response.status}).`);
+  }
+  try {
+    return (await response.json()) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${source.label} has no readable config.json at ${source.baseUrl}/.`);
+  }
+}
+
 /**
  * What loading `choice` would take, without loading it: its config, the header of its
  * model.safetensors and the size of the vision encoder file it would load (each a small request;
@@ -160,17 +166,7 @@ export async function estimateVisionLanguageModel(
   opts: Pick<LoadOptions, 'origin' | 'shaderF16'>,
 ): Promise<ModelEstimate> {
   const source = resolveModel(choice, opts.origin);
-  const configResponse = await source.fetchFn(`${source.baseUrl}/config.json`).catch((error) => {
-    throw new Error(
-      `Could not reach ${source.label} (${error instanceof Error ? error.message : error}): are you offline? The demo model needs no network.`,
-    );
-  });
-  if (!configResponse.ok) {
-    throw new Error(
-      `Could not read ${source.label}'s config.json (HTTP ${configResponse.status}).`,
-    );
-  }
-  const hubConfig = (await configResponse.json()) as Record<string, unknown>;
+  const hubConfig = await readHubConfig(source);
   const text = await planTextModel(
     hubConfig,
     httpRangeReader(`${source.baseUrl}/model.safetensors`, source.fetchFn),

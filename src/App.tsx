@@ -83,7 +83,11 @@ export function App({ store }: { store: PlaygroundStore }) {
             ready={ready && !running}
             onRefresh={s.refreshComparison}
           />
-          <MetricsCharts history={s.run.history} distributions={s.run.distributions} />
+          <MetricsCharts
+            history={s.run.history}
+            distributions={s.run.distributions}
+            reward={s.config.reward}
+          />
           <DatasetPanel
             splits={s.datasets}
             run={s.datasetRun}

@@ -8,9 +8,10 @@ import {
   validateLoraSettings,
 } from './engine/loraSettings';
 import { DEFAULT_TTRV_CONFIG, type TtrvConfig, validateTtrvConfig } from './rl/config';
+import { REWARD_KINDS, REWARDS, rewardsReading } from './rl/rewards';
 
 export type { LoraSettings };
-export { LORA_TARGET_MODULES };
+export { LORA_TARGET_MODULES, REWARD_KINDS, REWARDS, rewardsReading };
 
 export type PlaygroundSettings = TtrvConfig & LoraSettings;
 

@@ -101,7 +101,7 @@ async function stepPhases(
 
   let advantages: number[] = [];
   const score = async () => {
-    const rewards = computeRewards(votes.answers, config);
+    const rewards = computeRewards(votes, config);
     advantages = computeAdvantages([rewards], config.baseline, config.scale_rewards)[0] ?? [];
   };
   await score();

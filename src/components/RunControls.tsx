@@ -71,6 +71,11 @@ export function RunControls({ run, maxSteps, ready, onStart, onPause, onStep, on
           {run.note}
         </p>
       )}
+      {run.guard && (
+        <p className="run-guard" data-testid="guard-note">
+          {run.guard}
+        </p>
+      )}
       {run.warning && (
         <p className="run-warning" role="alert" data-testid="collapse-warning">
           {run.warning}

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import type { ConfigIssue, PlaygroundSettings } from '../settings';
-import { LORA_TARGET_MODULES } from '../settings';
+import { LORA_TARGET_MODULES, REWARD_KINDS, REWARDS, rewardsReading } from '../settings';
 
 type Props = {
   config: PlaygroundSettings;
@@ -44,22 +44,39 @@ function Field({
 
 /** Every run setting under its TRL / PEFT name, with the checks of validateSettings inline. */
 export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
-  const number = (name: NumberField, step: number, nullable = false, hint?: ReactNode) => (
-    <Field name={name} issues={issues} hint={hint}>
-      <input
-        type="number"
-        step={step}
-        value={config[name] ?? ''}
-        placeholder={nullable ? 'off' : undefined}
-        disabled={disabled}
-        data-testid={`setting-${name}`}
-        onChange={(event) => {
-          const text = event.currentTarget.value;
-          onChange({ [name]: text === '' && nullable ? null : Number(text) });
-        }}
-      />
-    </Field>
-  );
+  const number = (name: NumberField, step: number, nullable = false, hint?: ReactNode) => {
+    // A setting only some rewards read is off under the others, and says which read it.
+    const readers = rewardsReading(name);
+    const unread = readers.length > 0 && !readers.includes(config.reward);
+    const readBy = readers.length > 0 ? `Read by the ${readers.join(', ')} reward only. ` : null;
+    return (
+      <Field
+        name={name}
+        issues={issues}
+        hint={
+          readBy || hint ? (
+            <>
+              {readBy}
+              {hint}
+            </>
+          ) : undefined
+        }
+      >
+        <input
+          type="number"
+          step={step}
+          value={config[name] ?? ''}
+          placeholder={nullable ? 'off' : undefined}
+          disabled={disabled || unread}
+          data-testid={`setting-${name}`}
+          onChange={(event) => {
+            const text = event.currentTarget.value;
+            onChange({ [name]: text === '' && nullable ? null : Number(text) });
+          }}
+        />
+      </Field>
+    );
+  };
   const choice = <K extends 'reward' | 'baseline' | 'scale_rewards' | 'loss_type'>(
     name: K,
     options: readonly PlaygroundSettings[K][],
@@ -95,11 +112,7 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
           {number('top_p', 0.05)}
           {number('top_k', 1, true)}
           {number('max_completion_length', 1)}
-          {choice(
-            'reward',
-            ['ttrv', 'majority'],
-            'ttrv: frequency of the answer + α · normalised entropy; majority: TTRL, 1 for the most common answer',
-          )}
+          {choice('reward', REWARD_KINDS, REWARDS[config.reward].description)}
           {number(
             'alpha',
             0.05,
@@ -111,6 +124,12 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
               push answer entropy down use the frequency or majority reward, or a negative{' '}
               <code>entropy_coef</code>.
             </>,
+          )}
+          {number(
+            'guard_threshold',
+            0.05,
+            false,
+            'A prompt whose most common answer holds less than this share of the votes gets equal rewards, so no update.',
           )}
           {choice('baseline', ['group', 'batch', 'none'])}
           {choice('scale_rewards', ['group', 'batch', 'none'])}

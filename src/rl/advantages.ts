@@ -15,22 +15,26 @@ export const ADVANTAGE_EPSILON = 1e-6;
  * (torch.std). When the std used for scaling is exactly 0 the advantages are 0: the rewards
  * carry no ranking, and dividing a non-zero difference by ε alone would blow it up by 10⁶.
  * A group of one therefore gets 0 under group scaling, and under the group baseline it is its
- * own mean. With scaling "none" the advantage is just r − baseline.
+ * own mean. With scaling "none" the advantage is just r − baseline. A group marked in `skipped`
+ * (the guard's, src/rl/rewards.ts) gets advantage 0 and stays out of the batch mean and std: its
+ * equal rewards alone would give 0 only under the group baseline, not under "batch".
  */
 export function computeAdvantages(
   groupRewards: readonly (readonly number[])[],
   baseline: Baseline,
   scaleRewards: RewardScaling,
+  skipped: readonly boolean[] = [],
 ): number[][] {
-  const all = groupRewards.flat();
-  for (const r of all) {
+  for (const r of groupRewards.flat()) {
     if (!Number.isFinite(r)) throw new RangeError(`Rewards must be finite numbers, got ${r}`);
   }
+  const all = groupRewards.filter((_, i) => !skipped[i]).flat();
   // Exactly equal rewards give an exactly zero std; allEqual states that without arithmetic.
   const batchMean = mean(all);
   const batchStd = allEqual(all) ? 0 : unbiasedStd(all);
 
-  return groupRewards.map((rewards) => {
+  return groupRewards.map((rewards, i) => {
+    if (skipped[i]) return rewards.map(() => 0);
     let subtract: number;
     switch (baseline) {
       case 'group':

@@ -2,7 +2,7 @@
 // defaults and validation the UI shows next to the inputs. The LoRA settings (PEFT's names) are
 // the engine's (src/engine/loraSettings.ts); src/settings.ts joins the two.
 import type { Baseline, RewardScaling } from './advantages';
-import type { RewardKind } from './rewards';
+import { REWARD_KINDS, type RewardKind } from './rewards';
 import type { LrSchedulerType } from './schedule';
 
 export type LossType = 'token_mean' | 'sequence_mean';
@@ -18,8 +18,10 @@ export interface TtrvConfig {
   max_completion_length: number;
   // Reward and advantage
   reward: RewardKind;
-  /** Weight of TTRV's entropy term; cancels exactly under baseline "group" (spec §1.5). */
+  /** Weight of TTRV's entropy term (reward ttrv); cancels exactly under baseline "group" (spec §1.5). */
   alpha: number;
+  /** guarded_majority: a prompt whose most common answer holds a smaller share gives no update. */
+  guard_threshold: number;
   baseline: Baseline;
   scale_rewards: RewardScaling;
   // Loss
@@ -56,6 +58,9 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   max_completion_length: 8,
   reward: 'ttrv',
   alpha: 0.75,
+  // Half the votes: a prompt is trained only when its most common answer has at least as many
+  // votes as all the others together.
+  guard_threshold: 0.5,
   baseline: 'group',
   scale_rewards: 'group',
   loss_type: 'token_mean',
@@ -147,8 +152,14 @@ export function validateTtrvConfig(config: TtrvConfig): TtrvConfigIssue[] {
     'max_completion_length',
     'max_completion_length must be a positive integer (tokens)',
   );
-  oneOf('reward', ['ttrv', 'majority']);
+  oneOf('reward', REWARD_KINDS);
   check(isNumber(config.alpha), 'alpha', 'alpha must be a number');
+  check(
+    isNumber(config.guard_threshold) && config.guard_threshold > 0 && config.guard_threshold <= 1,
+    'guard_threshold',
+    'guard_threshold must be in (0, 1], a share of the votes: 0.5 skips prompts whose most ' +
+      'common answer has less than half of them, 1 keeps only unanimous prompts',
+  );
   oneOf('baseline', ['group', 'batch', 'none']);
   oneOf('scale_rewards', ['group', 'batch', 'none']);
   oneOf('loss_type', ['token_mean', 'sequence_mean']);

@@ -17,6 +17,8 @@ export interface StepMetrics {
   /** Mean over prompts of the answer distribution's entropy, in nats. */
   answer_entropy: number;
   distinct_answers: number;
+  /** Prompts the guard skipped (reward guarded_majority); null under the other rewards. */
+  guard_skipped: number | null;
   loss: number;
   /** null when beta = 0 skips the reference pass. */
   kl: number | null;
@@ -43,6 +45,7 @@ const METRIC_COLUMNS: { readonly [K in keyof StepMetrics]: true } = {
   agreement: true,
   answer_entropy: true,
   distinct_answers: true,
+  guard_skipped: true,
   loss: true,
   kl: true,
   entropy: true,
@@ -92,6 +95,28 @@ export function voteMetrics(prompts: readonly PromptVotes[]): VoteMetrics {
     answer_entropy: mean(prompts.map((p) => answerEntropy(p.votes))),
     distinct_answers: mean(prompts.map((p) => countVotes(p.votes).size)),
   };
+}
+
+/** A share as the page writes it: "37.5 %". */
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(1))} %`;
+}
+
+/**
+ * What the guard did in a step, as a sentence for the page; null when it skipped no prompt (or the
+ * reward has no guard). `skipped` is guardedPrompts' answer for the step's prompts.
+ */
+export function guardNote(
+  votesPerPrompt: readonly (readonly string[])[],
+  skipped: readonly boolean[] | null,
+  threshold: number,
+): string | null {
+  const shares = votesPerPrompt.filter((_, i) => skipped?.[i]).map(agreement);
+  if (shares.length === 0) return null;
+  const why = `majority ${shares.map(percent).join(', ')} < guard_threshold ${percent(threshold)}`;
+  return votesPerPrompt.length === 1
+    ? `skipped by the guard (${why}): no update from this prompt`
+    : `${shares.length} of ${votesPerPrompt.length} prompts skipped by the guard (${why}): no update from them`;
 }
 
 export interface CompletionLength {

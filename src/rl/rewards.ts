@@ -1,14 +1,89 @@
-// Rewards from votes (spec §1.3–1.4): TTRV's frequency + entropy reward and TTRL's majority
-// reward. `votes` are the extracted answers of all num_votes completions; only the first
-// num_generations are trained on, but the distribution comes from all of them.
+// Label-free rewards (spec §1.3–1.4): TTRV's frequency + entropy reward, TTRL's majority reward
+// and its guarded form, and a confidence reward from the policy's own log-probs. `votes` are the
+// extracted answers of all num_votes completions; only the first num_generations are trained on,
+// but the distribution comes from all of them.
+import { mean } from './stats';
 
-export type RewardKind = 'ttrv' | 'majority';
+/** What a reward is computed from: the votes' answers, or the sampled tokens' log-probs. */
+export type RewardInput = 'votes' | 'logprobs';
+
+export interface RewardInfo {
+  /** One line: what it does and where it comes from (the settings panel shows it). */
+  description: string;
+  input: RewardInput;
+  /** The settings only this reward reads (the panel turns them off for the others). */
+  settings: readonly ('alpha' | 'guard_threshold')[];
+}
+
+/**
+ * Every reward, in the order the settings panel lists them: the one list that the reward type,
+ * its validation, the panel and the TRL export take their names from.
+ */
+export const REWARDS = {
+  ttrv: {
+    description:
+      'p(answer) + α · (−H(p) / ln M): the share of the votes for the answer plus a per-prompt ' +
+      'entropy term — TTRV (arXiv 2510.06783)',
+    input: 'votes',
+    settings: ['alpha'],
+  },
+  frequency: {
+    description:
+      'p(answer): the share of the votes for the answer — TTRV with α = 0 (a public re-run found ' +
+      'it best)',
+    input: 'votes',
+    settings: [],
+  },
+  majority: {
+    description: '1 for the most common answer, 0 for the rest — TTRL (arXiv 2504.16084)',
+    input: 'votes',
+    settings: [],
+  },
+  guarded_majority: {
+    description:
+      'majority, but a prompt whose most common answer holds less than guard_threshold of the ' +
+      'votes gives no update — TTRL-Guard (arXiv 2605.19444), DARE (arXiv 2601.21804)',
+    input: 'votes',
+    settings: ['guard_threshold'],
+  },
+  confidence: {
+    description:
+      "the completion's mean token log-prob, whatever the other votes say — RENT's confidence " +
+      'reward (arXiv 2505.22660)',
+    input: 'logprobs',
+    settings: [],
+  },
+} as const satisfies Record<string, RewardInfo>;
+
+export type RewardKind = keyof typeof REWARDS;
+
+/** The rewards' names, in REWARDS' order. */
+export const REWARD_KINDS: readonly RewardKind[] = Object.freeze(
+  Object.keys(REWARDS) as RewardKind[],
+);
+
+/** The rewards that read a setting (alpha: ttrv); empty for a setting every reward uses or none. */
+export function rewardsReading(setting: string): RewardKind[] {
+  return REWARD_KINDS.filter((kind) =>
+    (REWARDS[kind].settings as readonly string[]).includes(setting),
+  );
+}
 
 export interface RewardSettings {
   reward: RewardKind;
-  /** Weight of the entropy term; one value per prompt, so a group baseline cancels it. */
+  /** Weight of the entropy term (ttrv); one value per prompt, so a group baseline cancels it. */
   alpha: number;
+  /** guarded_majority skips a prompt whose majority share is below this. */
+  guard_threshold: number;
   num_generations: number;
+}
+
+/** What computeRewards reads of one prompt's votes (the session's Votes has both). */
+export interface RewardInputs {
+  /** The extracted answers of all num_votes completions. */
+  answers: readonly string[];
+  /** Per completion, the log-probs of its sampled tokens. */
+  logprobs: readonly (readonly number[])[];
 }
 
 /** How often each answer occurs, in the order answers are first seen. */
@@ -44,20 +119,20 @@ export function entropyReward(votes: readonly string[]): number {
   return -answerEntropy(votes) / Math.log(distinct);
 }
 
-function checkGenerations(votes: readonly string[], numGenerations: number): void {
+function checkGenerations(completions: number, numGenerations: number): void {
   if (!Number.isInteger(numGenerations) || numGenerations < 0) {
     throw new RangeError(`numGenerations must be a non-negative integer, got ${numGenerations}`);
   }
-  if (numGenerations > votes.length) {
+  if (numGenerations > completions) {
     throw new RangeError(
-      `numGenerations (${numGenerations}) cannot exceed the number of votes (${votes.length})`,
+      `numGenerations (${numGenerations}) cannot exceed the number of votes (${completions})`,
     );
   }
 }
 
 /** p(a_j) = count(a_j) / all votes, for each of the first numGenerations votes. */
 export function frequencyRewards(votes: readonly string[], numGenerations: number): number[] {
-  checkGenerations(votes, numGenerations);
+  checkGenerations(votes.length, numGenerations);
   const counts = countVotes(votes);
   return votes.slice(0, numGenerations).map((vote) => (counts.get(vote) ?? 0) / votes.length);
 }
@@ -93,19 +168,81 @@ export function majorityAnswer(votes: readonly string[]): string {
 
 /** TTRL's reward: 1 for each of the first numGenerations votes that match the majority, else 0. */
 export function majorityRewards(votes: readonly string[], numGenerations: number): number[] {
-  checkGenerations(votes, numGenerations);
+  checkGenerations(votes.length, numGenerations);
   if (numGenerations === 0) return [];
   const majority = majorityAnswer(votes);
   return votes.slice(0, numGenerations).map((vote) => (vote === majority ? 1 : 0));
 }
 
-/** The rewards of the first num_generations completions under the chosen reward. */
-export function computeRewards(votes: readonly string[], settings: RewardSettings): number[] {
+/** Whether the guard skips a prompt: its most common answer holds less than `threshold` of the
+ * votes (a share exactly at the threshold passes). */
+export function guardSkips(votes: readonly string[], threshold: number): boolean {
+  return agreement(votes) < threshold;
+}
+
+/**
+ * The majority reward behind a guard (TTRL-Guard, arXiv 2605.19444; DARE, arXiv 2601.21804): on
+ * a prompt where the votes barely agree, the majority is often wrong, and rewarding it teaches
+ * the model to flip right answers to wrong. Such a prompt gets all-zero rewards: equal rewards
+ * carry no ranking, so its GRPO advantages are 0 and it gives no update.
+ */
+export function guardedMajorityRewards(
+  votes: readonly string[],
+  numGenerations: number,
+  threshold: number,
+): number[] {
+  checkGenerations(votes.length, numGenerations);
+  if (numGenerations === 0) return [];
+  if (guardSkips(votes, threshold)) return Array<number>(numGenerations).fill(0);
+  return majorityRewards(votes, numGenerations);
+}
+
+/** For each prompt of a step, whether the guard skips it; null when the reward has no guard. */
+export function guardedPrompts(
+  votesPerPrompt: readonly (readonly string[])[],
+  settings: Pick<RewardSettings, 'reward' | 'guard_threshold'>,
+): boolean[] | null {
+  if (settings.reward !== 'guarded_majority') return null;
+  return votesPerPrompt.map((votes) => guardSkips(votes, settings.guard_threshold));
+}
+
+/**
+ * A confidence reward (RENT, arXiv 2505.22660): r_j = the mean log-prob of completion j's own
+ * sampled tokens (its negative mean NLL), for the first numGenerations completions. It ignores
+ * the votes' agreement entirely: the policy is rewarded for what it is already sure of. RENT
+ * rewards low entropy of the full next-token distributions; this uses the sampled tokens'
+ * log-probs instead, which the vote already has (no extra pass). A completion without tokens has
+ * no confidence to measure and gets the group's lowest reward (0 when every one is empty).
+ */
+export function confidenceRewards(
+  logprobs: readonly (readonly number[])[],
+  numGenerations: number,
+): number[] {
+  checkGenerations(logprobs.length, numGenerations);
+  const means = logprobs
+    .slice(0, numGenerations)
+    .map((tokens) => (tokens.length === 0 ? null : mean(tokens)));
+  const measured = means.filter((m): m is number => m !== null);
+  const lowest = measured.length > 0 ? Math.min(...measured) : 0;
+  return means.map((m) => m ?? lowest);
+}
+
+/** The rewards of one prompt's first num_generations completions under the chosen reward. */
+export function computeRewards(votes: RewardInputs, settings: RewardSettings): number[] {
+  const { answers } = votes;
+  const n = settings.num_generations;
   switch (settings.reward) {
     case 'ttrv':
-      return ttrvRewards(votes, settings.num_generations, settings.alpha);
+      return ttrvRewards(answers, n, settings.alpha);
+    case 'frequency':
+      // TTRV with α = 0, whatever the alpha setting says.
+      return frequencyRewards(answers, n);
     case 'majority':
-      return majorityRewards(votes, settings.num_generations);
+      return majorityRewards(answers, n);
+    case 'guarded_majority':
+      return guardedMajorityRewards(answers, n, settings.guard_threshold);
+    case 'confidence':
+      return confidenceRewards(votes.logprobs, n);
     default: {
       const unknown: never = settings.reward;
       throw new RangeError(`Unknown reward "${String(unknown)}"`);

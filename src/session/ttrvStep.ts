@@ -1,5 +1,6 @@
 // One TTRV step, spec §1: vote (sample num_votes completions per prompt), extract answers, reward
-// the first num_generations by agreement, GRPO advantages, and one LoRA update. Prompts share
+// the first num_generations (by agreement or by the policy's confidence, the chosen reward), GRPO
+// advantages, and one LoRA update. Prompts share
 // nothing but the adapter, so single-example and dataset mode are the same code with 1 or N
 // prompts.
 import { tree } from '@jax-js/jax';
@@ -15,8 +16,8 @@ import { computeAdvantages } from '../rl/advantages';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
-import { completionMetrics, voteMetrics } from '../rl/metrics';
-import { computeRewards, countVotes } from '../rl/rewards';
+import { completionMetrics, guardNote, voteMetrics } from '../rl/metrics';
+import { computeRewards, countVotes, guardedPrompts } from '../rl/rewards';
 import { learningRateAt } from '../rl/schedule';
 import { PlaygroundError } from './errors';
 import type { PreparedPrompt, VisionLanguageModel } from './visionLanguageModel';
@@ -112,6 +113,8 @@ export type StepReport = {
   distribution: AnswerShare[];
   /** Why the update was skipped (non-finite loss or gradient), or null. */
   skipped: string | null;
+  /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
+  guard: string | null;
 };
 
 export function stepReport(outcome: StepOutcome): StepReport {
@@ -119,6 +122,7 @@ export function stepReport(outcome: StepOutcome): StepReport {
     metrics: outcome.metrics,
     distribution: answerDistribution(outcome.votes.flat()),
     skipped: outcome.skipped,
+    guard: outcome.guard,
   };
 }
 
@@ -129,6 +133,8 @@ export type StepOutcome = {
   votes: string[][];
   /** Why the update was skipped (non-finite loss or gradient), or null. */
   skipped: string | null;
+  /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
+  guard: string | null;
 };
 
 export async function ttrvStep(
@@ -150,8 +156,15 @@ export async function ttrvStep(
   signal?.throwIfAborted();
   const voteMs = performance.now() - started;
 
-  const rewards = voted.map((v) => computeRewards(v.answers, config));
-  const advantages = computeAdvantages(rewards, config.baseline, config.scale_rewards);
+  const rewards = voted.map((v) => computeRewards(v, config));
+  const answers = voted.map((v) => v.answers);
+  const guarded = guardedPrompts(answers, config);
+  const advantages = computeAdvantages(
+    rewards,
+    config.baseline,
+    config.scale_rewards,
+    guarded ?? [],
+  );
   const trained = voted.map((v) => ({
     tokens: v.tokens.slice(0, config.num_generations),
     logprobs: v.logprobs.slice(0, config.num_generations),
@@ -194,6 +207,7 @@ export async function ttrvStep(
     step: step + 1,
     learning_rate: learningRate,
     ...voteMetrics(voted.map((v, i) => ({ votes: v.answers, rewards: rewards[i] ?? [] }))),
+    guard_skipped: guarded === null ? null : guarded.filter(Boolean).length,
     loss: result.metrics.loss,
     kl: config.beta > 0 ? result.metrics.kl : null,
     entropy: result.metrics.entropy,
@@ -207,8 +221,9 @@ export async function ttrvStep(
   return {
     state: result.state,
     metrics,
-    votes: voted.map((v) => v.answers),
+    votes: answers,
     skipped: result.skipped,
+    guard: guardNote(answers, guarded, config.guard_threshold),
   };
 }
 

@@ -9,7 +9,16 @@ import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
 import { canCompute, isRunning } from './state';
 
 export function idleRun(id: number, dataset: RunState['dataset'] = null): RunState {
-  return { id, status: 'idle', history: [], distributions: [], note: null, warning: null, dataset };
+  return {
+    id,
+    status: 'idle',
+    history: [],
+    distributions: [],
+    note: null,
+    warning: null,
+    guard: null,
+    dataset,
+  };
 }
 
 /** What "TRL project" exports now, in words; null when there is nothing to export yet. */
@@ -72,6 +81,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
               ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
               : s.run.note,
             warning: collapseWarning(history, lastAnswer, baseMajority),
+            guard: report.guard && `Step ${report.metrics.step}: ${report.guard}.`,
           },
         };
       }),

@@ -56,6 +56,8 @@ export type RunState = {
   note: string | null;
   /** Signs of collapse rather than sharpening (src/rl/stopRule.ts), or null. */
   warning: string | null;
+  /** What the guard skipped in the latest step (reward guarded_majority), or null. */
+  guard: string | null;
   /** The split and protocol of a dataset run; null for single-image steps on the page's image. */
   dataset: { split: DatasetSplit; protocol: DatasetProtocol } | null;
 };

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { sameLoraSettings } from '../../src/engine/loraSettings';
 import { metricsToJson } from '../../src/rl/metrics';
+import { REWARD_KINDS } from '../../src/rl/rewards';
 import { DEFAULT_SETTINGS, type PlaygroundSettings, validateSettings } from '../../src/settings';
+import { settingOverrides } from '../../tools/setting-overrides';
 
 describe('settings', () => {
   it('default to r 8, lora_alpha 16 on all seven modules, after the TTRV settings', () => {
@@ -55,6 +57,45 @@ describe('settings', () => {
           'target_modules must list some of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, each once',
       },
     ]);
+  });
+
+  it('accept every reward, with ttrv the default, and name the choices for an unknown one', () => {
+    expect(DEFAULT_SETTINGS.reward).toBe('ttrv');
+    for (const reward of REWARD_KINDS) {
+      expect(validateSettings({ ...DEFAULT_SETTINGS, reward }), reward).toEqual([]);
+    }
+    const unknown = { ...DEFAULT_SETTINGS, reward: 'entropy' } as unknown as PlaygroundSettings;
+    expect(validateSettings(unknown)).toEqual([
+      {
+        field: 'reward',
+        message:
+          'reward must be one of "ttrv", "frequency", "majority", "guarded_majority", "confidence"',
+      },
+    ]);
+  });
+
+  it('refuse a guard_threshold outside (0, 1] with a sentence that says what it means', () => {
+    expect(DEFAULT_SETTINGS.guard_threshold).toBe(0.5);
+    for (const guard_threshold of [1, 0.01]) {
+      expect(validateSettings({ ...DEFAULT_SETTINGS, guard_threshold })).toEqual([]);
+    }
+    for (const guard_threshold of [0, -0.5, 1.01, Number.NaN]) {
+      const issues = validateSettings({ ...DEFAULT_SETTINGS, guard_threshold });
+      expect(
+        issues.map((i) => i.field),
+        String(guard_threshold),
+      ).toEqual(['guard_threshold']);
+      expect(issues[0]?.message).toMatch(
+        /^guard_threshold must be in \(0, 1\], a share of the votes: 0\.5 skips/,
+      );
+    }
+  });
+
+  it('take the new reward settings from --set on the command line', () => {
+    expect(settingOverrides(['reward=guarded_majority', 'guard_threshold=0.7'])).toEqual({
+      reward: 'guarded_majority',
+      guard_threshold: 0.7,
+    });
   });
 
   it('keep an adapter while r, lora_alpha and target_modules are unchanged', () => {

@@ -1,10 +1,16 @@
 import { useMemo } from 'react';
 import type { StepMetrics } from '../../rl/metrics';
+import type { PlaygroundSettings } from '../../settings';
 import type { AnswerShare } from '../../store';
 import type { ChartSeries } from './MetricChart';
 import { MetricChart } from './MetricChart';
 
-type Props = { history: StepMetrics[]; distributions: AnswerShare[][] };
+type Props = {
+  history: StepMetrics[];
+  distributions: AnswerShare[][];
+  /** The reward in use, named in the reward chart's title and legend. */
+  reward: PlaygroundSettings['reward'];
+};
 
 const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#6b7280'];
 const MAX_NAMED_ANSWERS = 6;
@@ -104,7 +110,7 @@ const LINE_CHARTS: LineChart[] = [
   },
 ];
 
-export function MetricsCharts({ history, distributions }: Props) {
+export function MetricsCharts({ history, distributions, reward }: Props) {
   const steps = useMemo(() => history.map((m) => m.step), [history]);
   const lineSeries = useMemo(
     () =>
@@ -115,15 +121,15 @@ export function MetricsCharts({ history, distributions }: Props) {
       ),
     [history],
   );
-  const reward = useMemo(
+  const rewardBand = useMemo(
     () =>
       meanBand(
-        'reward',
+        `reward (${reward})`,
         history.map((m) => m.reward),
         history.map((m) => m.reward_std),
         PALETTE[2] as string,
       ),
-    [history],
+    [history, reward],
   );
   const answers = useMemo(() => answerStack(distributions), [distributions]);
 
@@ -150,9 +156,9 @@ export function MetricsCharts({ history, distributions }: Props) {
           />
         ))}
         <MetricChart
-          title="Reward (mean ± std)"
+          title={`Reward: ${reward} (mean ± std)`}
           steps={steps}
-          series={reward}
+          series={rewardBand}
           testId="chart-reward"
         />
         <MetricChart

@@ -68,6 +68,24 @@ describe('computeAdvantages', () => {
     expect(computeAdvantages([[0.7]], 'none', 'group')).toEqual([[0]]);
   });
 
+  it("gives a skipped group (the guard's) 0 and leaves it out of the batch statistics", () => {
+    const groups = [
+      [1, 0],
+      [0, 0],
+    ];
+    // Not skipped, the zeros would move the batch mean to 0.25 and get −0.25 / std each.
+    expect(computeAdvantages(groups, 'batch', 'none')[1]).toEqual([-0.25, -0.25]);
+    // Skipped: batch mean 0.5 and std sqrt(0.5) over [1, 0] alone.
+    const advantages = computeAdvantages(groups, 'batch', 'batch', [false, true]);
+    expect(advantages[0]?.[0]).toBeCloseTo(0.5 / (Math.SQRT1_2 + 1e-6), 12);
+    expect(advantages[0]?.[1]).toBeCloseTo(-0.5 / (Math.SQRT1_2 + 1e-6), 12);
+    expect(advantages[1]).toEqual([0, 0]);
+    expect(computeAdvantages(groups, 'batch', 'batch', [true, true])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+
   it('rejects non-finite rewards', () => {
     expect(() => computeAdvantages([[1, Number.NaN]], 'group', 'group')).toThrow(RangeError);
   });

@@ -3,6 +3,7 @@ import { DEFAULT_TTRV_CONFIG } from '../../../src/rl/config';
 import {
   completionMetrics,
   csvField,
+  guardNote,
   METRIC_NAMES,
   metricsToCsv,
   metricsToJson,
@@ -20,6 +21,7 @@ const STEP: StepMetrics = {
   agreement: 0.875,
   answer_entropy: 0.5,
   distinct_answers: 1.5,
+  guard_skipped: null,
   loss: -0.125,
   kl: null,
   entropy: 1.25,
@@ -43,6 +45,7 @@ describe('METRIC_NAMES', () => {
       'agreement',
       'answer_entropy',
       'distinct_answers',
+      'guard_skipped',
       'loss',
       'kl',
       'entropy',
@@ -89,6 +92,31 @@ describe('voteMetrics', () => {
   });
 });
 
+describe('guardNote', () => {
+  // 3 of 8 votes for A: a majority share of 37.5 %.
+  const weak = ['A', 'A', 'A', 'B', 'B', 'C', 'D', 'E'];
+  const strong = ['A', 'A', 'A', 'B'];
+
+  it('names the majority share and the threshold of a skipped prompt', () => {
+    expect(guardNote([weak], [true], 0.5)).toBe(
+      'skipped by the guard (majority 37.5 % < guard_threshold 50 %): no update from this prompt',
+    );
+  });
+
+  it('counts the skipped prompts of a step with several', () => {
+    // Unanimous, 37.5 % and 75 % (A A A B) against a threshold of 80 %.
+    expect(guardNote([['A', 'A'], weak, strong], [false, true, true], 0.8)).toBe(
+      '2 of 3 prompts skipped by the guard (majority 37.5 %, 75 % < guard_threshold 80 %): ' +
+        'no update from them',
+    );
+  });
+
+  it('is null when the guard skipped nothing or the reward has none', () => {
+    expect(guardNote([strong], [false], 0.5)).toBeNull();
+    expect(guardNote([weak], null, 0.5)).toBeNull();
+  });
+});
+
 describe('completionMetrics', () => {
   it('averages lengths and counts unterminated completions as clipped', () => {
     const m = completionMetrics([
@@ -120,14 +148,14 @@ describe('csvField', () => {
 
 describe('metricsToCsv', () => {
   it('writes the header and one row per step with CRLF line ends', () => {
-    const csv = metricsToCsv([STEP, { ...STEP, step: 1, kl: 0.002 }]);
+    const csv = metricsToCsv([STEP, { ...STEP, step: 1, guard_skipped: 2, kl: 0.002 }]);
     expect(csv).toBe(
       'step,learning_rate,reward,reward_std,frac_reward_zero_std,agreement,answer_entropy,' +
-        'distinct_answers,loss,kl,entropy,grad_norm,completions/mean_length,' +
+        'distinct_answers,guard_skipped,loss,kl,entropy,grad_norm,completions/mean_length,' +
         'completions/clipped_ratio,clip_ratio/region_mean,vote_ms,train_ms,step_time\r\n' +
-        // kl null → empty cell between loss and entropy.
-        '0,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,-0.125,,1.25,2,5.75,0.5,0,120,340,0.46\r\n' +
-        '1,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,-0.125,0.002,1.25,2,5.75,0.5,0,120,340,0.46\r\n',
+        // guard_skipped and kl null → empty cells.
+        '0,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,,-0.125,,1.25,2,5.75,0.5,0,120,340,0.46\r\n' +
+        '1,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,2,-0.125,0.002,1.25,2,5.75,0.5,0,120,340,0.46\r\n',
     );
   });
 

@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import {
   answerEntropy,
   computeRewards,
+  confidenceRewards,
   countVotes,
   entropyReward,
   frequencyRewards,
+  guardedMajorityRewards,
+  guardedPrompts,
+  guardSkips,
   majorityAnswer,
   majorityRewards,
+  REWARD_KINDS,
+  REWARDS,
+  type RewardKind,
+  type RewardSettings,
+  rewardsReading,
   ttrvRewards,
 } from '../../../src/rl/rewards';
 
@@ -100,13 +109,133 @@ describe('majorityRewards', () => {
   });
 });
 
+describe('guardedMajorityRewards', () => {
+  // A holds 2 of 4 votes: a majority share of exactly 0.5.
+  const HALF = ['A', 'B', 'A', 'C'];
+
+  it('gives the majority rewards when the majority share reaches the threshold', () => {
+    expect(guardedMajorityRewards(['A', 'A', 'B', 'A'], 4, 0.5)).toEqual([1, 1, 0, 1]);
+  });
+
+  it('lets a share exactly at the threshold through, and skips one just below it', () => {
+    expect(guardedMajorityRewards(HALF, 4, 0.5)).toEqual([1, 0, 1, 0]);
+    expect(guardedMajorityRewards(HALF, 4, 0.51)).toEqual([0, 0, 0, 0]);
+    // 3 of 10 is the double nearest 0.3, as the literal is: at the threshold, not below it.
+    const tenth = ['A', 'A', 'A', 'B', 'B', 'C', 'D', 'E', 'F', 'G'];
+    expect(guardSkips(tenth, 0.3)).toBe(false);
+    expect(guardedMajorityRewards(tenth, 3, 0.3)).toEqual([1, 1, 1]);
+  });
+
+  it('gives all-zero rewards below the threshold, so the prompt has no ranking', () => {
+    // 3 of 8 votes for A.
+    const weak = ['A', 'B', 'A', 'C', 'A', 'B', 'D', 'E'];
+    expect(guardSkips(weak, 0.5)).toBe(true);
+    expect(guardedMajorityRewards(weak, 4, 0.5)).toEqual([0, 0, 0, 0]);
+    expect(majorityRewards(weak, 4)).toEqual([1, 0, 1, 0]);
+  });
+
+  it('checks numGenerations as the other rewards do', () => {
+    expect(guardedMajorityRewards([], 0, 0.5)).toEqual([]);
+    expect(() => guardedMajorityRewards(HALF, 5, 0.5)).toThrow(RangeError);
+  });
+});
+
+describe('guardedPrompts', () => {
+  it("marks each of a step's prompts the guard skips, and is null without a guard", () => {
+    const votes = [
+      ['A', 'A', 'B'],
+      ['A', 'B', 'C'],
+    ];
+    expect(guardedPrompts(votes, { reward: 'guarded_majority', guard_threshold: 0.5 })).toEqual([
+      false,
+      true,
+    ]);
+    expect(guardedPrompts(votes, { reward: 'majority', guard_threshold: 0.5 })).toBeNull();
+  });
+});
+
+describe('confidenceRewards', () => {
+  it("rewards each completion with its tokens' mean log-prob, the surer one higher", () => {
+    const rewards = confidenceRewards(
+      [
+        [-0.1, -0.3],
+        [-2, -1, -3],
+      ],
+      2,
+    );
+    expect(rewards[0]).toBeCloseTo(-0.2, 14);
+    expect(rewards[1]).toBeCloseTo(-2, 14);
+    expect(rewards[0]).toBeGreaterThan(rewards[1] as number);
+  });
+
+  it('gives an empty completion the lowest reward among the trained ones', () => {
+    // The third completion is not trained, so its −10 is not the group's lowest.
+    expect(confidenceRewards([[-0.5], [], [-1.5], [-10]], 3)).toEqual([-0.5, -1.5, -1.5]);
+    expect(confidenceRewards([[], []], 2)).toEqual([0, 0]);
+  });
+
+  it('rejects a numGenerations larger than the completions', () => {
+    expect(() => confidenceRewards([[-1]], 2)).toThrow(RangeError);
+  });
+});
+
+describe('REWARDS', () => {
+  it('describes every reward in one line and names the settings only it reads', () => {
+    expect(REWARD_KINDS).toEqual([
+      'ttrv',
+      'frequency',
+      'majority',
+      'guarded_majority',
+      'confidence',
+    ]);
+    for (const kind of REWARD_KINDS) {
+      expect(REWARDS[kind].description, kind).toMatch(/^[^\n]{20,}$/);
+    }
+    expect(rewardsReading('alpha')).toEqual(['ttrv']);
+    expect(rewardsReading('guard_threshold')).toEqual(['guarded_majority']);
+    expect(rewardsReading('temperature')).toEqual([]);
+  });
+});
+
 describe('computeRewards', () => {
-  it('dispatches on the reward kind', () => {
-    expect(computeRewards(VOTES, { reward: 'majority', alpha: 0.75, num_generations: 3 })).toEqual([
-      1, 0, 1,
-    ]);
-    expect(computeRewards(VOTES, { reward: 'ttrv', alpha: 0, num_generations: 3 })).toEqual([
-      0.5, 0.25, 0.5,
-    ]);
+  // VOTES with each completion's token log-probs.
+  const INPUTS = { answers: VOTES, logprobs: [[-0.5], [-1, -2], [-0.25, -0.75], [-4]] };
+  const SETTINGS: Omit<RewardSettings, 'reward'> = {
+    alpha: 0.75,
+    guard_threshold: 0.5,
+    num_generations: 3,
+  };
+
+  it('dispatches on every reward kind', () => {
+    const expected: Record<RewardKind, number[]> = {
+      ttrv: [0.5, 0.25, 0.5].map((r) => r + 0.75 * VOTES_ENTROPY_REWARD),
+      frequency: [0.5, 0.25, 0.5],
+      majority: [1, 0, 1],
+      // A's share is 0.5: at the threshold, so the majority rewards.
+      guarded_majority: [1, 0, 1],
+      confidence: [-0.5, -1.5, -0.5],
+    };
+    for (const reward of REWARD_KINDS) {
+      const got = computeRewards(INPUTS, { ...SETTINGS, reward });
+      expect(got, reward).toHaveLength(3);
+      got.forEach((r, j) => {
+        expect(r, `${reward}[${j}]`).toBeCloseTo(expected[reward][j] as number, 14);
+      });
+    }
+  });
+
+  it('gives the frequency reward whatever alpha says, unlike ttrv', () => {
+    for (const alpha of [0, 0.75, 3]) {
+      expect(computeRewards(INPUTS, { ...SETTINGS, alpha, reward: 'frequency' })).toEqual([
+        0.5, 0.25, 0.5,
+      ]);
+    }
+    expect(computeRewards(INPUTS, { ...SETTINGS, reward: 'ttrv' })).not.toEqual([0.5, 0.25, 0.5]);
+  });
+
+  it('applies guard_threshold to guarded_majority', () => {
+    expect(
+      computeRewards(INPUTS, { ...SETTINGS, guard_threshold: 0.6, reward: 'guarded_majority' }),
+    ).toEqual([0, 0, 0]);
   });
 });

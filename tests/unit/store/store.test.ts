@@ -18,6 +18,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
     metrics: { step, agreement: 0.5 } as StepMetrics,
     distribution: [...counts].map(([answer, count]) => ({ answer, count })),
     skipped: null,
+    guard: null,
   };
 }
 
@@ -84,6 +85,15 @@ describe('the run loop', () => {
     expect(state.note).toBe('Reached max_steps (2).');
   });
 
+  it("shows the latest step's guard note, and drops it when the next step skipped nothing", () => {
+    const store = readyStore(fakeWorker().worker);
+    const guard = 'skipped by the guard (majority 37.5 % < guard_threshold 50 %): no update';
+    store.getState().appendStep({ ...report(1), guard });
+    expect(store.getState().run.guard).toBe(`Step 1: ${guard}.`);
+    store.getState().appendStep(report(2));
+    expect(store.getState().run.guard).toBeNull();
+  });
+
   it('ends converged at early_stop_agreement, and warns when the run agreed on another answer than the base majority', async () => {
     const fake = fakeWorker();
     // The base model's most common sampled answer is 'a'; the run's votes all end on 'b'.
@@ -95,6 +105,7 @@ describe('the run loop', () => {
       metrics: { step: 1, agreement: 1, kl: null } as StepMetrics,
       distribution: [{ answer: 'b', count: 4 }],
       skipped: null,
+      guard: null,
     }));
     const store = readyStore(fake.worker);
     store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });

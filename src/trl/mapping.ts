@@ -2,6 +2,7 @@
 // name, with what differs said where TRL has no exact equivalent. The exported train_ttrv.py
 // gets them as Python literals (renderRunSettings).
 import type { DatasetProtocol } from '../dataset/schedule';
+import { REWARD_KINDS, REWARDS } from '../rl/rewards';
 import type { PlaygroundSettings } from '../settings';
 
 /** What ran: single-image steps on the page's image, or a dataset run under a protocol. */
@@ -39,7 +40,23 @@ export function targetModulesRegex(modules: readonly string[]): string {
   return `^(?!.*(?:vision|visual)).*\\.(?:${modules.join('|')})$`;
 }
 
+/**
+ * Refuses a reward that a TRL reward function cannot compute: TRL 1.9 passes reward functions the
+ * prompts, completions, their token ids and the dataset's columns, but not the sampled tokens'
+ * log-probs (a confidence reward would need another forward pass inside the reward).
+ */
+function checkExportable(reward: PlaygroundSettings['reward']): void {
+  if (REWARDS[reward].input === 'votes') return;
+  const exportable = REWARD_KINDS.filter((kind) => REWARDS[kind].input === 'votes');
+  throw new RangeError(
+    `The "${reward}" reward cannot be exported to TRL: it is computed from the log-probs of the ` +
+      "sampled tokens, which TRL's reward functions are not given. Choose another reward " +
+      `(${exportable.join(', ')}) to export the run.`,
+  );
+}
+
 export function trlRecipe(settings: PlaygroundSettings, run: TrlRunShape): TrlRecipe {
+  checkExportable(settings.reward);
   const { votes, trained } = votesOf(settings, run);
   const schedule = run.kind === 'dataset' ? run.protocol.schedule : null;
   const differences: string[] = [];
@@ -55,6 +72,12 @@ export function trlRecipe(settings: PlaygroundSettings, run: TrlRunShape): TrlRe
     differences.push(
       `baseline "${settings.baseline}" has no TRL equivalent: TRL always subtracts the group's mean ` +
         '(the playground\'s "group").',
+    );
+  }
+  if (settings.reward === 'guarded_majority' && settings.scale_rewards === 'batch') {
+    differences.push(
+      'scale_rewards "batch": TRL\'s batch std includes the zero rewards of the prompts the guard ' +
+        'skips; the playground leaves them out of it (their advantages are 0 in both).',
     );
   }
   differences.push(
@@ -134,7 +157,12 @@ export function trlRecipe(settings: PlaygroundSettings, run: TrlRunShape): TrlRe
     ],
     ttrv: [
       { name: 'reward', value: settings.reward, from: 'reward' },
-      { name: 'alpha', value: settings.alpha, from: 'alpha (cancels under the group mean)' },
+      { name: 'alpha', value: settings.alpha, from: 'alpha (ttrv; cancels under the group mean)' },
+      {
+        name: 'guard_threshold',
+        value: settings.guard_threshold,
+        from: 'guard_threshold (guarded_majority)',
+      },
       {
         name: 'early_stop_agreement',
         value: run.kind === 'image' ? settings.early_stop_agreement : null,

@@ -5,8 +5,10 @@
 import { extractAnswer } from '../rl/answers';
 import {
   agreement,
+  confidenceRewards,
   entropyReward,
   frequencyRewards,
+  guardedMajorityRewards,
   majorityRewards,
   ttrvRewards,
 } from '../rl/rewards';
@@ -71,40 +73,80 @@ const EXTRACTION_CASES: [completion: string, question: string][] = [
 ];
 
 /** Groups of votes: ties, a single answer, unextractable replies, num_generations below and at
- * the number of votes. */
+ * the number of votes; guard thresholds above, below and exactly at the majority's share. */
 const REWARD_CASES: {
   question: string;
   completions: string[];
   num_generations: number;
   alpha: number;
+  guard_threshold: number;
 }[] = [
   {
     question: CHOICE,
     completions: ['B', 'B. square', 'The answer is C', 'square', 'It is square. B', 'A', 'B', 'D'],
     num_generations: 4,
     alpha: 0.75,
+    // B holds 4 of 8: exactly at the threshold, so it passes.
+    guard_threshold: 0.5,
   },
-  { question: CHOICE, completions: ['A', 'B', 'B', 'A'], num_generations: 4, alpha: 0.75 },
+  {
+    question: CHOICE,
+    completions: ['A', 'B', 'B', 'A'],
+    num_generations: 4,
+    alpha: 0.75,
+    guard_threshold: 0.6,
+  },
   {
     question: COLOR,
     completions: ['red', 'Red.', 'It is red.', 'blue'],
     num_generations: 4,
     alpha: 0,
+    guard_threshold: 0.5,
   },
-  { question: COLOR, completions: ['red', 'red', 'red'], num_generations: 2, alpha: 0.75 },
+  {
+    question: COLOR,
+    completions: ['red', 'red', 'red'],
+    num_generations: 2,
+    alpha: 0.75,
+    guard_threshold: 1,
+  },
   {
     question: COUNT,
     completions: ['3', 'three', '', '4', 'four', 'There are three.'],
     num_generations: 6,
     alpha: 1.5,
+    guard_threshold: 0.3,
   },
   {
     question: PRESENCE,
     completions: ['yes', 'no', 'Yes, there is.', 'I see it.', 'no'],
     num_generations: 3,
     alpha: 0.75,
+    // 2 of 5 is the double nearest 0.4 on both sides: at the threshold, not below it.
+    guard_threshold: 0.4,
   },
-  { question: RECOGNITION, completions: ['B', 'C', 'D', 'A'], num_generations: 4, alpha: 0.75 },
+  {
+    question: RECOGNITION,
+    completions: ['B', 'C', 'D', 'A'],
+    num_generations: 4,
+    alpha: 0.75,
+    guard_threshold: 0.5,
+  },
+];
+
+/** Sampled tokens' log-probs: an empty completion, all empty, an untrained lowest one, equal
+ * values (whose mean must be the value itself). */
+const CONFIDENCE_CASES: { logprobs: number[][]; num_generations: number }[] = [
+  { logprobs: [[-0.1, -0.3], [-2, -1, -3], [], [-0.7]], num_generations: 4 },
+  { logprobs: [[], []], num_generations: 2 },
+  { logprobs: [[-0.5], [], [-1.5], [-10]], num_generations: 3 },
+  {
+    logprobs: [
+      [-0.1, -0.1, -0.1],
+      [-1.2345e-5, -3.25, -0.015625],
+    ],
+    num_generations: 2,
+  },
 ];
 
 export type RewardVectors = {
@@ -117,7 +159,9 @@ export type RewardVectors = {
     ttrv: number[];
     frequency: number[];
     majority: number[];
+    guarded_majority: number[];
   })[];
+  confidence: ((typeof CONFIDENCE_CASES)[number] & { confidence: number[] })[];
 };
 
 /** The vectors, computed by src/rl now. */
@@ -139,7 +183,12 @@ export function rewardVectors(): RewardVectors {
         ttrv: ttrvRewards(answers, c.num_generations, c.alpha),
         frequency: frequencyRewards(answers, c.num_generations),
         majority: majorityRewards(answers, c.num_generations),
+        guarded_majority: guardedMajorityRewards(answers, c.num_generations, c.guard_threshold),
       };
     }),
+    confidence: CONFIDENCE_CASES.map((c) => ({
+      ...c,
+      confidence: confidenceRewards(c.logprobs, c.num_generations),
+    })),
   };
 }

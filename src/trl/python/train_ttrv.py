@@ -74,9 +74,10 @@ class TtrvReward:
     frequency needs every vote of the prompt: so the answers are gathered first (item_id names the
     prompt), rewards computed on the whole batch, and each process returns its own slice."""
 
-    def __init__(self, kind, alpha):
+    def __init__(self, kind, alpha, guard_threshold):
+        ttrv_rewards.check_reward_kind(kind)  # confidence: TRL gives reward functions no log-probs
         self.__name__ = kind  # TRL logs it as rewards/<name>/mean
-        self.kind, self.alpha = kind, alpha
+        self.kind, self.alpha, self.guard_threshold = kind, alpha, guard_threshold
         self.last_agreement = None
 
     def __call__(self, completions, question, item_id, **kwargs):
@@ -90,12 +91,15 @@ class TtrvReward:
         groups = {}
         for key, answer in everyone:
             groups.setdefault(key, []).append(answer)
-        per_group = {key: iter(ttrv_rewards.rewards(self.kind, votes, len(votes), self.alpha)) for key, votes in groups.items()}
+        per_group = {key: iter(ttrv_rewards.rewards(self.kind, votes, len(votes), self.alpha, self.guard_threshold))
+                     for key, votes in groups.items()}
         rewards = [next(per_group[key]) for key, _ in everyone]
         self.last_agreement = sum(ttrv_rewards.agreement(v) for v in groups.values()) / len(groups)
         log_metric = kwargs.get("log_metric")
         if log_metric is not None:  # TRL >= 1.9: shown next to the reward in the logs
             log_metric("agreement", self.last_agreement)
+            if self.kind == "guarded_majority":  # prompts whose majority share is below the guard
+                log_metric("guard_skipped", sum(ttrv_rewards.guard_skips(v, self.guard_threshold) for v in groups.values()))
         return rewards[start : start + len(answers)]
 
 
@@ -166,7 +170,7 @@ def main():
         report_to="none",
         **settings,
     )
-    reward = TtrvReward(TTRV_SETTINGS["reward"], TTRV_SETTINGS["alpha"])
+    reward = TtrvReward(TTRV_SETTINGS["reward"], TTRV_SETTINGS["alpha"], TTRV_SETTINGS["guard_threshold"])
     train = load_items(args.train)
     trainer = GRPOTrainer(
         model=args.model,

@@ -1,4 +1,4 @@
-"""TTRV's label-free rewards and the answer extraction they vote with, in plain Python.
+"""TTRV's label-free rewards (and their relatives) and the answer extraction they vote with, in plain Python.
 
 Exported by TTRV Playground with a training project; the playground's TypeScript (src/rl/answers.ts,
 src/rl/rewards.ts) computes the same numbers, and both are held to one set of vectors:
@@ -12,7 +12,12 @@ Algorithm reference: TTRV (arXiv 2510.06783) and its code (verl/utils/reward_sco
   listed) the last standalone letter A-D of the upper-cased text, otherwise a normalised phrase;
 - frequency reward: the share of all votes that gave the completion's answer;
 - TTRV reward: frequency + alpha * (-H(p) / ln M), the second term one value per prompt;
-- majority reward (TTRL): 1 when the completion's answer is the most common one, else 0.
+- majority reward (TTRL): 1 when the completion's answer is the most common one, else 0;
+- guarded majority (TTRL-Guard arXiv 2605.19444, DARE arXiv 2601.21804): the majority reward, but a
+  prompt whose most common answer holds less than guard_threshold of the votes gets all zeros;
+- confidence (RENT arXiv 2505.22660): each completion's mean sampled-token log-prob. It needs the
+  log-probs of the sampled tokens, which TRL's reward functions are not given: confidence_rewards is
+  here for the self-test only, and train_ttrv.py trains with the vote rewards (REWARDS).
 """
 
 import json
@@ -152,18 +157,63 @@ def majority_rewards(votes, num_generations):
     return [1.0 if vote == majority else 0.0 for vote in votes[:num_generations]]
 
 
-REWARDS = ("ttrv", "frequency", "majority")
+def guard_skips(votes, threshold):
+    """Whether the guard skips a prompt: its most common answer holds less than threshold of the
+    votes (a share exactly at the threshold passes)."""
+    return agreement(votes) < threshold
 
 
-def rewards(kind, votes, num_generations, alpha=0.75):
+def guarded_majority_rewards(votes, num_generations, threshold):
+    """The majority reward, or all zeros (no ranking, so no update) when guard_skips."""
+    _check(votes, num_generations)
+    if num_generations == 0:
+        return []
+    if guard_skips(votes, threshold):
+        return [0.0] * num_generations
+    return majority_rewards(votes, num_generations)
+
+
+def _mean(values):
+    """As the playground's mean: a run of identical values is that value, not a rounded sum."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    return sum(values) / len(values)
+
+
+def confidence_rewards(logprobs, num_generations):
+    """RENT-style confidence: the mean log-prob of the sampled tokens of each of the first
+    num_generations completions; one without tokens gets the lowest of the others (0 when all are
+    empty). Ignores the votes' agreement."""
+    _check(logprobs, num_generations)
+    means = [_mean(tokens) if tokens else None for tokens in logprobs[:num_generations]]
+    measured = [m for m in means if m is not None]
+    lowest = min(measured) if measured else 0.0
+    return [lowest if m is None else m for m in means]
+
+
+# The rewards computed from the votes alone: the ones train_ttrv.py can train with.
+REWARDS = ("ttrv", "frequency", "majority", "guarded_majority")
+
+
+def check_reward_kind(kind):
+    """Raises ValueError, saying why, for a reward that train_ttrv.py cannot train with."""
+    if kind == "confidence":
+        raise ValueError('the "confidence" reward needs the log-probs of the sampled tokens, which a TRL reward '
+                         f'function is not given: use one of {", ".join(REWARDS)}')
+    if kind not in REWARDS:
+        raise ValueError(f'unknown reward "{kind}": use one of {", ".join(REWARDS)}')
+
+
+def rewards(kind, votes, num_generations, alpha=0.75, guard_threshold=0.5):
     """The rewards of the first num_generations votes under one of REWARDS."""
+    check_reward_kind(kind)
     if kind == "ttrv":
         return ttrv_rewards(votes, num_generations, alpha)
     if kind == "frequency":
         return frequency_rewards(votes, num_generations)
     if kind == "majority":
         return majority_rewards(votes, num_generations)
-    raise ValueError(f'unknown reward "{kind}": use one of {", ".join(REWARDS)}')
+    return guarded_majority_rewards(votes, num_generations, guard_threshold)
 
 
 def self_test(path):
@@ -183,18 +233,25 @@ def self_test(path):
         checks = {
             "agreement": agreement(answers),
             "entropy_reward": entropy_reward(answers),
-            **{kind: rewards(kind, answers, case["num_generations"], case["alpha"]) for kind in REWARDS},
+            **{kind: rewards(kind, answers, case["num_generations"], case["alpha"], case["guard_threshold"])
+               for kind in REWARDS},
         }
         for name, got in checks.items():
-            want = case[name]
-            same = (
-                all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12) for a, b in zip(got, want)) and len(got) == len(want)
-                if isinstance(want, list)
-                else math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
-            )
-            if not same:
-                failures.append(f"{name} of {answers!r} (num_generations {case['num_generations']}, alpha {case['alpha']}): {got!r}, expected {want!r}")
-    return failures, len(vectors["extraction"]) + len(vectors["rewards"])
+            if not _close(got, case[name]):
+                failures.append(f"{name} of {answers!r} (num_generations {case['num_generations']}, alpha {case['alpha']}, "
+                                f"guard_threshold {case['guard_threshold']}): {got!r}, expected {case[name]!r}")
+    for case in vectors["confidence"]:
+        got = confidence_rewards(case["logprobs"], case["num_generations"])
+        if not _close(got, case["confidence"]):
+            failures.append(f"confidence of {case['logprobs']!r} (num_generations {case['num_generations']}): {got!r}, "
+                            f"expected {case['confidence']!r}")
+    return failures, len(vectors["extraction"]) + len(vectors["rewards"]) + len(vectors["confidence"])
+
+
+def _close(got, want):
+    if isinstance(want, list):
+        return len(got) == len(want) and all(_close(a, b) for a, b in zip(got, want))
+    return math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
 
 
 def main(argv):

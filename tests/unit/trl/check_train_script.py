@@ -2,7 +2,8 @@
 
     python3 check_train_script.py BUNDLE_DIR
 
-- TtrvReward, under a stand-in for accelerate that plays N processes: TRL hands each process a
+- TtrvReward (every reward of ttrv_rewards.REWARDS; confidence refused), under a stand-in for
+  accelerate that plays N processes: TRL hands each process a
   slice of the generation batch in which one prompt's completions are spread over processes; the
   rewards each process returns must equal the rewards of the whole batch computed in one piece
   (ttrv_rewards.rewards per prompt), whatever the number of processes;
@@ -45,14 +46,14 @@ class Processes:
         return [pair for s in self.slices for pair in zip(s["item_id"], s["answers"])]
 
 
-def check_reward(kind, alpha, processes):
+def check_reward(kind, alpha, guard_threshold, processes):
     questions = {
         "p1": "Which shape is red?\nA. circle\nB. square\nC. star\nD. triangle",
         "p2": "What color is the star?",
     }
     votes = {
         "p1": ["B", "B. square", "The answer is C", "square", "It is square. B", "A", "B", "D"],
-        "p2": ["red", "Red.", "It is red.", "blue", "red", "green", "a red", "Blue."],
+        "p2": ["red", "Red.", "It is red.", "blue", "red", "green", "a red", "red."],
     }
     # TRL's order: each prompt's completions consecutive, the batch cut into equal slices per process.
     rows = [(key, text) for key in votes for text in votes[key]]
@@ -69,7 +70,7 @@ def check_reward(kind, alpha, processes):
         })
     fake = Processes(slices)
     fake.install()
-    reward = train.TtrvReward(kind, alpha)
+    reward = train.TtrvReward(kind, alpha, guard_threshold)
     got = []
     for rank, s in enumerate(slices):
         fake.rank = rank
@@ -77,8 +78,10 @@ def check_reward(kind, alpha, processes):
     want = []
     for key in votes:
         answers = [ttrv_rewards.extract_answer(t, questions[key]) for t in votes[key]]
-        want += ttrv_rewards.rewards(kind, answers, len(answers), alpha)
+        want += ttrv_rewards.rewards(kind, answers, len(answers), alpha, guard_threshold)
     assert got == want, (kind, processes, got, want)
+    if kind == "guarded_majority" and guard_threshold == 0.6:  # the guard skips p1 and keeps p2
+        assert got[:8] == [0.0] * 8 and any(got[8:]), got
     p1 = [ttrv_rewards.extract_answer(t, questions["p1"]) for t in votes["p1"]]
     p2 = [ttrv_rewards.extract_answer(t, questions["p2"]) for t in votes["p2"]]
     assert abs(reward.last_agreement - (ttrv_rewards.agreement(p1) + ttrv_rewards.agreement(p2)) / 2) < 1e-12
@@ -86,7 +89,15 @@ def check_reward(kind, alpha, processes):
 
 for kind in ttrv_rewards.REWARDS:
     for processes in (1, 2, 4):
-        check_reward(kind, 0.75, processes)
+        # p1's majority (B) holds 4 of 8 votes, p2's (red) 5 of 8: a guard at 0.6 skips p1 only.
+        check_reward(kind, 0.75, 0.6, processes)
+
+try:
+    train.TtrvReward("confidence", 0.75, 0.5)
+except ValueError as refused:
+    assert "log-probs" in str(refused), refused
+else:
+    raise AssertionError("TtrvReward should refuse the confidence reward")
 
 assert train.batch_geometry(8, 32, 1) == (32, 8)
 assert train.batch_geometry(8, 32, 8) == (32, 1)

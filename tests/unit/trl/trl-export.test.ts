@@ -22,6 +22,9 @@ const RUN_SETTINGS: PlaygroundSettings = {
   top_p: 0.95,
   top_k: 40,
   max_completion_length: 10,
+  reward: 'guarded_majority',
+  alpha: 0.5,
+  guard_threshold: 0.65,
   beta: 0.004,
   epsilon: 0.3,
   num_iterations: 2,
@@ -70,7 +73,9 @@ describe('TRL mapping', () => {
     for (const name of ['r', 'lora_alpha', 'lora_dropout'] as const) {
       expect(mapped(recipe.lora, name), name).toBe(RUN_SETTINGS[name]);
     }
-    expect(mapped(recipe.ttrv, 'early_stop_agreement')).toBe(RUN_SETTINGS.early_stop_agreement);
+    for (const name of ['reward', 'alpha', 'guard_threshold', 'early_stop_agreement'] as const) {
+      expect(mapped(recipe.ttrv, name), name).toBe(RUN_SETTINGS[name]);
+    }
     expect(mapped(recipe.ttrv, 'prompts_per_step')).toBe(1);
   });
 
@@ -91,6 +96,16 @@ describe('TRL mapping', () => {
     const batch = trlRecipe({ ...RUN_SETTINGS, baseline: 'batch' }, { kind: 'image' });
     expect(batch.differences.join(' ')).toMatch(/baseline "batch" has no TRL equivalent/);
     expect(recipe.differences.join(' ')).not.toMatch(/baseline/);
+  });
+
+  it('refuses the confidence reward, which needs log-probs a TRL reward function is not given', () => {
+    expect(() => trlRecipe({ ...RUN_SETTINGS, reward: 'confidence' }, { kind: 'image' })).toThrow(
+      /^The "confidence" reward cannot be exported to TRL: .*log-probs.* Choose another reward \(ttrv, frequency, majority, guarded_majority\)/,
+    );
+    // The guard's batch std differs only under batch scaling.
+    expect(recipe.differences.join(' ')).toMatch(/TRL's batch std includes the zero rewards/);
+    const groupScaled = trlRecipe({ ...RUN_SETTINGS, scale_rewards: 'group' }, { kind: 'image' });
+    expect(groupScaled.differences.join(' ')).not.toMatch(/guard/);
   });
 
   it('takes votes, epochs and prompts per step from a dataset protocol', () => {
@@ -261,6 +276,21 @@ describe('the exported Python, run by python3 alone', () => {
     expect(run.status).toBe(1);
   });
 
+  it('fails the self-test on a guarded_majority or confidence vector Python disagrees with', () => {
+    for (const wrong of ['guarded_majority', 'confidence'] as const) {
+      const vectors = rewardVectors();
+      const rewards = (
+        wrong === 'confidence' ? vectors.confidence[0]?.confidence : vectors.rewards[0]?.[wrong]
+      ) as number[];
+      rewards[0] = (rewards[0] ?? 0) + 1e-6;
+      const file = path.join(scratch, `wrong-${wrong}.json`);
+      writeFileSync(file, JSON.stringify(vectors));
+      const run = python(['src/trl/python/ttrv_rewards.py', '--self-test', file]);
+      expect(run.stdout).toContain(`MISMATCH ${wrong}`);
+      expect(run.status).toBe(1);
+    }
+  });
+
   it('exports a shipped split that compiles, self-tests and rewards across processes', async () => {
     const out = path.join(scratch, 'sketch');
     const summary = await exportTrl(['--split', 'sketch', '--out', out, '--set', 'seed=3']);
@@ -286,5 +316,15 @@ describe('the exported Python, run by python3 alone', () => {
     await expect(
       exportTrl(['--split', 'clean', '--out', path.join(scratch, 'y'), '--set', 'temperature=0']),
     ).rejects.toThrow(/temperature must be > 0/);
+    await expect(
+      exportTrl([
+        '--split',
+        'clean',
+        '--out',
+        path.join(scratch, 'z'),
+        '--set',
+        'reward=confidence',
+      ]),
+    ).rejects.toThrow(/"confidence" reward cannot be exported to TRL/);
   });
 });

@@ -181,10 +181,11 @@ export function guardSkips(votes: readonly string[], threshold: number): boolean
 }
 
 /**
- * The majority reward behind a guard (TTRL-Guard, arXiv 2605.19444; DARE, arXiv 2601.21804): on
- * a prompt where the votes barely agree, the majority is often wrong, and rewarding it teaches
- * the model to flip right answers to wrong. Such a prompt gets all-zero rewards: equal rewards
- * carry no ranking, so its GRPO advantages are 0 and it gives no update.
+ * The majority reward behind a guard (TTRL-Guard, arXiv 2605.19444; DARE, arXiv 2601.21804): both
+ * report that rewarding a weak majority teaches the model to flip right answers to wrong. A
+ * prompt whose votes barely agree gets all-zero rewards: equal rewards carry no ranking, so its
+ * GRPO advantages are 0 (computeAdvantages takes the skipped prompts too, so that holds under
+ * every baseline, not only the group's) and it gives no update.
  */
 export function guardedMajorityRewards(
   votes: readonly string[],

@@ -45,6 +45,8 @@ export type LossMetrics = {
   kl: np.Array;
   entropy: np.Array;
   clipFraction: np.Array;
+  /** Σ w·logp_t: the loss-weighted mean log-prob of the completions' tokens. */
+  logp: np.Array;
 };
 
 /** The head's frozen inputs: the final norm and the output projection's weights. */
@@ -106,8 +108,8 @@ function tokenTerms(stats: HeadStats, tok: TokenInputs, opts: LossOptions) {
     kl: weighted(kl),
     entropy: weighted(entropy),
     clipFraction: weighted(np.where(useUnclipped, 0, 1)),
+    logp: weighted(logp),
   };
-  logp.dispose();
   const gEntropy = w.ref.mul(-opts.entropyCoef);
   return { metrics, gLogp: gLogp.mul(w), gEntropy };
 }

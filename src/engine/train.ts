@@ -30,8 +30,19 @@ export type Completion = {
   oldLogprobs?: number[];
 };
 
-/** One prompt and completions of it. `promptEmbeds` [1, P, D] is borrowed, not consumed. */
-export type PromptGroup = { promptEmbeds: np.Array; completions: Completion[] };
+/**
+ * One prompt and completions of it. `promptEmbeds` [1, P, D] is borrowed, not consumed.
+ * `auxiliary`: the group re-scores other groups' completions under another prompt (the perception
+ * term scores them after a masked image): its completions take the loss weights they would have
+ * as policy completions but do not count in the step's normalisation, carry only the
+ * policy-gradient term with ratio 1 (no KL, entropy or clip: those belong to the policy's own
+ * prompt), and add only to `auxiliaryLogp` among the metrics.
+ */
+export type PromptGroup = {
+  promptEmbeds: np.Array;
+  completions: Completion[];
+  auxiliary?: boolean;
+};
 
 export type GrpoOptions = LossOptions & {
   lossType: 'token_mean' | 'sequence_mean';
@@ -51,6 +62,10 @@ export type GrpoStepMetrics = {
   kl: number;
   entropy: number;
   clipFraction: number;
+  /** The loss-weighted mean log-prob of the policy groups' tokens (Σ w·logp_t). */
+  logp: number;
+  /** The same over the auxiliary groups' tokens; 0 without auxiliary groups. */
+  auxiliaryLogp: number;
   gradNorm: number;
   learningRate: number;
 };
@@ -196,7 +211,10 @@ export async function completionLogprobs(
 
 /** Loss weight of each token: token_mean 1/N over the step's tokens, sequence_mean 1/(B·L_j). */
 function lossWeights(groups: PromptGroup[], lossType: GrpoOptions['lossType']): number[][] {
-  const all = groups.flatMap((g) => g.completions).filter((c) => c.tokens.length > 0);
+  const all = groups
+    .filter((g) => !g.auxiliary)
+    .flatMap((g) => g.completions)
+    .filter((c) => c.tokens.length > 0);
   const tokens = all.reduce((n, c) => n + c.tokens.length, 0);
   return groups.map((g) =>
     g.completions.map((c) =>
@@ -224,20 +242,35 @@ export async function grpoGradients(
   opts: Omit<GrpoOptions, 'learningRate' | 'maxGradNorm' | 'adamw'>,
 ): Promise<Gradients> {
   const spec = specOf(model, adapter);
-  const lossKey = `grpo-head/${opts.epsilon}/${opts.beta}/${opts.entropyCoef}/${headKey(opts)}`;
-  const headLossAndGrad = cachedJit(model, lossKey, () =>
-    jit(valueAndGrad(headSurrogate(spec, opts), { hasAux: true })),
-  );
+  const headLossAndGradOf = (o: LossOptions & HeadOptions) =>
+    cachedJit(model, `grpo-head/${o.epsilon}/${o.beta}/${o.entropyCoef}/${headKey(o)}`, () =>
+      jit(valueAndGrad(headSurrogate(spec, o), { hasAux: true })),
+    );
   const weights = lossWeights(groups, opts.lossType);
   let grads: LoraParams | null = null;
-  const sums = { loss: 0, pgLoss: 0, kl: 0, entropy: 0, clipFraction: 0 };
+  const sums = {
+    loss: 0,
+    pgLoss: 0,
+    kl: 0,
+    entropy: 0,
+    clipFraction: 0,
+    logp: 0,
+    auxiliaryLogp: 0,
+  };
   for (const [g, group] of groups.entries()) {
+    const aux = group.auxiliary === true;
+    const groupOpts = aux ? { ...opts, beta: 0, entropyCoef: 0 } : opts;
+    const headLossAndGrad = headLossAndGradOf(groupOpts);
     const rows: Row[] = group.completions
-      .map((c, j) => ({ ...c, weight: weights[g]?.[j] ?? 0 }))
+      .map((c, j) => ({
+        ...c,
+        weight: weights[g]?.[j] ?? 0,
+        oldLogprobs: aux ? undefined : c.oldLogprobs,
+      }))
       .filter((r) => r.tokens.length > 0);
     for (const part of chunks(rows, opts.microBatchSize)) {
       const { input } = microbatch(model, group.promptEmbeds, part, opts.microBatchSize);
-      if (opts.beta > 0) {
+      if (groupOpts.beta > 0) {
         const ref = await rowStatsOf(
           model,
           null,
@@ -258,8 +291,14 @@ export async function grpoGradients(
         input.tokens,
       ) as [[np.Array, LossMetrics], np.Array];
       surrogate.dispose();
-      for (const k of Object.keys(sums) as (keyof typeof sums)[]) {
-        sums[k] += (await metrics[k].data())[0] as number;
+      if (aux) {
+        const { logp, ...rest } = metrics;
+        tree.dispose(rest);
+        sums.auxiliaryLogp += (await logp.data())[0] as number;
+      } else {
+        for (const k of Object.keys(metrics) as (keyof LossMetrics)[]) {
+          sums[k] += (await metrics[k].data())[0] as number;
+        }
       }
       grads = addTrees(grads, await trainBackward(model, adapter, forward.inputs, tables, dr));
     }

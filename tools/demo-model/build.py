@@ -45,9 +45,9 @@ from tokenizer import Tokenizer, save_json  # noqa: E402
 NAME = "ttrv-demo-shapes"
 SEED = 1234
 # Measured wall time of a full build, stated in the model card (a literal, so the card is reproducible).
-BUILD_TIME = ("about 55 minutes of wall time, run in three resumed parts on the shared 2-core machine while other jobs ran: "
-              "phase 1a 20 min (load average 8 falling to 2), phase 1b 30 min (load ~4 falling to 1), phase 2 + evaluation + export 5 min "
-              "(load ~4); about 0.6 s per training step when the machine is idle")
+BUILD_TIME = ("about 43 minutes of wall time in one run on the shared 2-core machine beside two benchmarks and a CI run "
+              "(load average 3-4): phase 0 (copy curriculum) 21 min, phase 1a 8 min, phase 1b 13 min, phase 2 1 min, "
+              "evaluation and export 1 min")
 # Votes per item for eval.json's majority (TTRV's 32 votes per prompt).
 N_VOTES = 32
 # torch threads; results are reproducible for a fixed count. 1, not 2: on the shared 2-core machine
@@ -59,9 +59,9 @@ THREADS = 1
 # of reply forms (replies.MIX), which the data-mixture search tuned (docs/decisions.md).
 FULL = dict(steps=1600, batch=32, peak_lr=2e-3, warmup=100, steps1b=2400, peak_lr1b=1.5e-3, warmup1b=50,
             steps2=200, peak_lr2=5e-4, warmup2=20, n_test=300, n_samples=N_VOTES)
-# Phase 0, only with --copy-curriculum (development, not yet in a shipped build): the text-only copy
-# curriculum (copytask.py) that forms the multiple-choice word -> letter lookup, then `mix` copy items
-# in every step of the image phases so that it survives them (docs/decisions.md, "copy curriculum").
+# Phase 0: the text-only copy curriculum (copytask.py) that forms the multiple-choice word -> letter
+# lookup, then `mix` copy items in every step of the image phases so that it survives them
+# (docs/decisions.md, "copy curriculum"; v2 had no phase 0 and never answered a choice with a letter).
 COPY_FULL = dict(short_steps=3500, full_steps=2500, batch=32, lr=2e-3, warmup=50, queries=6, mix=8)
 COPY_SMOKE = dict(short_steps=2, full_steps=2, batch=4, lr=2e-3, warmup=1, queries=6, mix=2)
 SMOKE = dict(steps=3, batch=8, peak_lr=2e-3, warmup=1, steps1b=2, peak_lr1b=1e-3, warmup1b=1, steps2=2, peak_lr2=5e-4, warmup2=1,
@@ -194,7 +194,7 @@ pipeline_tag: image-text-to-text
 tags: [idefics3, smolvlm, demo, test-time-rl]
 ---
 
-# ttrv-demo-shapes (v2)
+# ttrv-demo-shapes (v3)
 
 A deliberately tiny ({params / 1e6:.2f} M parameters) vision-language model in the exact architecture and
 file layout of [HuggingFaceTB/SmolVLM-256M-Instruct](https://huggingface.co/HuggingFaceTB/SmolVLM-256M-Instruct)
@@ -204,9 +204,10 @@ instruction-tuned VLM: it replies in a few tokens and in several surface forms, 
 the requested format, and under distribution shift both its answers and its format get less reliable.
 That is where test-time RL has something to teach: on the shifted splits the majority of 32 samples is
 better than the greedy reply, mostly because greedy decoding falls into a description instead of an
-answer. Known limits: it is undertrained (4,200 steps of 32 items, all this build's machine time
-allowed): `mc` and `recognition` are near chance and greedy never answers them with a letter, and
-`presence` is near chance too (docs/decisions.md, "Demo model v2").
+answer. A text-only copy curriculum before the image training gives it the word -> letter lookup that
+multiple choice needs, so it answers `mc` and `recognition` with letters. Known limits: it is undertrained
+(the build's 45 minutes of CPU): clean greedy accuracy is under 0.5, colour is weaker than shape and count,
+and `presence` is at chance (docs/decisions.md, "Demo model v3").
 
 ## Architecture
 
@@ -260,9 +261,14 @@ The model trained only on the clean distribution; the shifted splits are never s
 
 ## How it was trained
 
-Three phases of AdamW (betas 0.9/0.98, weight decay 0.01, gradient clipping 1.0, warm-up then cosine decay to
+Phase 0, the copy curriculum (`tools/demo-model/copytask.py`): {COPY_FULL['short_steps']} + {COPY_FULL['full_steps']} steps of
+{COPY_FULL['batch']} text-only items (options only, then the real `mc` / `recognition` prompts with the image tokens
+but no image), reply "It is <word>. <letter>" asked {COPY_FULL['queries']} times per item, constant LR {COPY_FULL['lr']:g}: it forms
+the lookup from an option's word to its letter, which the image items alone never taught this decoder.
+Then three phases of AdamW (betas 0.9/0.98, weight decay 0.01, gradient clipping 1.0, warm-up then cosine decay to
 10 % of the peak LR), batch {FULL['batch']}, cross-entropy on the reply tokens only, on freshly rendered clean items
-(item `k` of the stream and its reply form are pure functions of seed and `k`; no item is seen twice):
+(item `k` of the stream and its reply form are pure functions of seed and `k`; no item is seen twice), each step
+with {COPY_FULL['mix']} copy items mixed in so that the lookup survives:
 
 {phases}
 
@@ -338,7 +344,7 @@ def run(args):
     params = sum(p.numel() for p in model.parameters())
     log(f"parameters {params}")
     pad = tok.vocab["<|im_end|>"]
-    CP = (COPY_SMOKE if args.smoke else COPY_FULL) if args.copy_curriculum else None
+    CP = COPY_SMOKE if args.smoke else COPY_FULL
     if args.trained:  # development shortcut: reuse the weights a previous identical build trained
         model.load_state_dict(torch.load(args.trained))
         log(f"loaded trained weights from {args.trained}")
@@ -349,7 +355,7 @@ def run(args):
             done = [p[0] for p in PHASES(P)].index(name)
             model.load_state_dict(torch.load(path))
             log(f"resumed after phase {name} from {path} (sha256 {sha(path)[:16]})")
-        if CP and done < 0:
+        if done < 0:
             log(f"phase 0: copy curriculum {CP}")
             copytask.train_copy(model, enc, pad, SEED, CP["short_steps"], CP["full_steps"], CP["batch"], CP["lr"], CP["warmup"],
                                 CP["queries"], log=log)
@@ -363,7 +369,7 @@ def run(args):
                 continue
             log(f"phase {name}: {steps} steps from stream item {start * P['batch']}, peak LR {lr}")
             train.train(model, enc, pad, SEED, steps, P["batch"], lr, warmup, log=log, every=max(1, steps // 20), mix=mix,
-                        start_step=start, aux_seed=None if k == 0 else SEED + k, copy=CP["mix"] if CP else 0)
+                        start_step=start, aux_seed=None if k == 0 else SEED + k, copy=CP["mix"])
             if args.save_phases:
                 os.makedirs(args.save_phases, exist_ok=True)
                 path = os.path.join(args.save_phases, f"phase-{name}.pt")
@@ -378,9 +384,8 @@ def run(args):
 
     ev = {"model": NAME, "seed": SEED, "temperature": 1.0, "n_samples": P["n_samples"], "max_new_tokens": evaluate.MAX_NEW,
           "train": {"phases": [{"name": n, "steps": st, "peak_lr": lr, "warmup": w} for n, st, lr, w, _, _ in PHASES(P)], "batch": P["batch"],
-                                                "stage1_mixture": replies.STAGE1_MIX, "reply_mixture": replies.MIX}, "splits": {}}
-    if CP:
-        ev["train"]["copy_curriculum"] = CP
+                                                "stage1_mixture": replies.STAGE1_MIX, "reply_mixture": replies.MIX,
+                                                "copy_curriculum": CP}, "splits": {}}
     for s, items in tests.items():
         ev["splits"][s] = evaluate.eval_split(model, tok, enc, s, items, SEED, n_samples=P["n_samples"])
         r = ev["splits"][s]
@@ -471,8 +476,6 @@ def main():
     ap.add_argument("--trained", default=None, help="development only: skip training, load weights saved by --save-trained")
     ap.add_argument("--save-phases", default=None, help="save the weights after each training phase in this folder")
     ap.add_argument("--stop-after", default=None, help="development only: stop after this training phase (1a, 1b, 2)")
-    ap.add_argument("--copy-curriculum", action="store_true", help="development: phase 0 copy curriculum + copy items mixed "
-                    "into the image phases (COPY_FULL); the shipped v2 was built without it")
     ap.add_argument("--resume", default=None, help="development only: PHASE=PATH, skip training up to PHASE, load its weights")
     args = ap.parse_args()
     tmp = None

@@ -199,6 +199,12 @@ export function validateTtrvConfig(config: TtrvConfig): TtrvConfigIssue[] {
     'view_augmentations is empty, so every view would be the image itself: turn on crop, flip or ' +
       'color, or set num_views to 1',
   );
+  check(
+    !(augmentations.length === 1 && augmentations[0] === 'flip' && config.num_views > 2),
+    'num_views',
+    `num_views (${config.num_views}) is more than 2 with flip alone: the image and its mirror are ` +
+      'the only views it makes; set num_views to 2 or turn on crop or color',
+  );
   oneOf('baseline', ['group', 'batch', 'none']);
   oneOf('scale_rewards', ['group', 'batch', 'none']);
   oneOf('loss_type', ['token_mean', 'sequence_mean']);

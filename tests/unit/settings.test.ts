@@ -115,6 +115,20 @@ describe('settings', () => {
           'view_augmentations must list some of crop, flip, color, each once (unknown: rotate)',
       },
     ]);
+    // A flip alone makes one view besides the image.
+    expect(
+      validateSettings({ ...DEFAULT_SETTINGS, num_views: 2, view_augmentations: ['flip'] }),
+    ).toEqual([]);
+    expect(
+      validateSettings({ ...DEFAULT_SETTINGS, num_views: 3, view_augmentations: ['flip'] }),
+    ).toEqual([
+      {
+        field: 'num_views',
+        message:
+          'num_views (3) is more than 2 with flip alone: the image and its mirror are the only ' +
+          'views it makes; set num_views to 2 or turn on crop or color',
+      },
+    ]);
     // No augmentation is fine for the image alone, not for more views of it.
     expect(validateSettings({ ...DEFAULT_SETTINGS, num_views: 1, view_augmentations: [] })).toEqual(
       [],

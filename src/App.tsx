@@ -80,6 +80,7 @@ export function App({ store }: { store: PlaygroundStore }) {
           />
           <ComparePanel
             comparison={s.comparison}
+            views={s.run.views}
             ready={ready && !running}
             onRefresh={s.refreshComparison}
           />

@@ -7,11 +7,16 @@ import {
   type LoraSettings,
   validateLoraSettings,
 } from './engine/loraSettings';
-import { DEFAULT_TTRV_CONFIG, type TtrvConfig, validateTtrvConfig } from './rl/config';
+import {
+  DEFAULT_TTRV_CONFIG,
+  type TtrvConfig,
+  VIEW_AUGMENTATIONS,
+  validateTtrvConfig,
+} from './rl/config';
 import { REWARD_KINDS, REWARDS, rewardsReading } from './rl/rewards';
 
 export type { LoraSettings };
-export { LORA_TARGET_MODULES, REWARD_KINDS, REWARDS, rewardsReading };
+export { LORA_TARGET_MODULES, REWARD_KINDS, REWARDS, rewardsReading, VIEW_AUGMENTATIONS };
 
 export type PlaygroundSettings = TtrvConfig & LoraSettings;
 

@@ -7,7 +7,7 @@ import type { Playground } from './session/playground';
 
 export type { DatasetProgress, DatasetReport, ExampleReport } from './dataset/run';
 export type { Comparison, ImageInfo, ModelInfo } from './session/playground';
-export type { AnswerShare, AnswerSummary, StepReport } from './session/ttrvStep';
+export type { AnswerShare, AnswerSummary, StepReport, ViewVotes } from './session/ttrvStep';
 export type { LoraSettings } from './settings';
 
 export type GpuReport =

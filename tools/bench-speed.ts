@@ -157,7 +157,7 @@ async function peakGpuBytes(
     const { state } = await ttrvStep(
       vlm,
       freshTrainState(vlm, loraSettingsOf(config), config.seed),
-      [prompt],
+      [[prompt]],
       config,
       0,
     );

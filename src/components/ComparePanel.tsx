@@ -1,4 +1,4 @@
-import type { AnswerSummary, Comparison } from '../store';
+import type { AnswerSummary, Comparison, ViewVotes } from '../store';
 
 function Distribution({ summary }: { summary: AnswerSummary }) {
   return (
@@ -37,10 +37,44 @@ function Side({ title, summary, testId, empty }: SideProps) {
   );
 }
 
-type Props = { comparison: Comparison; ready: boolean; onRefresh: () => void };
+/** The latest step's votes per view (view_consistency): what each view of the image answered. */
+function ViewRows({ views }: { views: ViewVotes[] }) {
+  return (
+    <div className="view-votes" data-testid="view-votes">
+      <h3>Latest step's votes per view (pooled for the reward)</h3>
+      <ul>
+        {views.map(({ view, distribution, votes }, k) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a view is its position: view 0 is the image
+          <li key={k} data-testid={`view-votes-${k}`}>
+            <span className="view-name">
+              view {k} ({view}):
+            </span>{' '}
+            {distribution
+              .map(
+                ({ answer, count }) =>
+                  `${answer === '' ? '(no answer)' : answer} ${count}/${votes}`,
+              )
+              .join(', ')}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
 
-/** Base (adapter off) and adapted answers side by side: greedy, and the sampled distribution. */
-export function ComparePanel({ comparison, ready, onRefresh }: Props) {
+type Props = {
+  comparison: Comparison;
+  /** The latest step's votes per view (view_consistency), or null. */
+  views: ViewVotes[] | null;
+  ready: boolean;
+  onRefresh: () => void;
+};
+
+/**
+ * Base (adapter off) and adapted answers side by side: greedy, and the sampled distribution; under
+ * view_consistency, the latest step's votes per view below them.
+ */
+export function ComparePanel({ comparison, views, ready, onRefresh }: Props) {
   return (
     <section className="panel compare-panel">
       <h2>
@@ -68,6 +102,7 @@ export function ComparePanel({ comparison, ready, onRefresh }: Props) {
           empty="Shown after the first step."
         />
       </div>
+      {views && <ViewRows views={views} />}
     </section>
   );
 }

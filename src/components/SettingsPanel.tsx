@@ -1,6 +1,12 @@
 import type { ReactNode } from 'react';
 import type { ConfigIssue, PlaygroundSettings } from '../settings';
-import { LORA_TARGET_MODULES, REWARD_KINDS, REWARDS, rewardsReading } from '../settings';
+import {
+  LORA_TARGET_MODULES,
+  REWARD_KINDS,
+  REWARDS,
+  rewardsReading,
+  VIEW_AUGMENTATIONS,
+} from '../settings';
 
 type Props = {
   config: PlaygroundSettings;
@@ -44,11 +50,16 @@ function Field({
 
 /** Every run setting under its TRL / PEFT name, with the checks of validateSettings inline. */
 export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
+  /** A setting only some rewards read is off under the others, and says which read it. */
+  const readers = (name: keyof PlaygroundSettings) => {
+    const by = rewardsReading(name);
+    return {
+      unread: by.length > 0 && !by.includes(config.reward),
+      readBy: by.length > 0 ? `Read by the ${by.join(', ')} reward only. ` : null,
+    };
+  };
   const number = (name: NumberField, step: number, nullable = false, hint?: ReactNode) => {
-    // A setting only some rewards read is off under the others, and says which read it.
-    const readers = rewardsReading(name);
-    const unread = readers.length > 0 && !readers.includes(config.reward);
-    const readBy = readers.length > 0 ? `Read by the ${readers.join(', ')} reward only. ` : null;
+    const { unread, readBy } = readers(name);
     return (
       <Field
         name={name}
@@ -77,6 +88,7 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
       </Field>
     );
   };
+  const augmentationsRead = readers('view_augmentations');
   const choice = <K extends 'reward' | 'baseline' | 'scale_rewards' | 'loss_type'>(
     name: K,
     options: readonly PlaygroundSettings[K][],
@@ -131,6 +143,35 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
             false,
             'A prompt whose most common answer holds less than this share of the votes gets equal rewards, so no update.',
           )}
+          {number(
+            'num_views',
+            1,
+            false,
+            'The image and num_views − 1 augmented views of it: each view costs one vision-encoder pass and num_votes samples per step.',
+          )}
+          <Field name="view_augmentations" issues={issues} hint={augmentationsRead.readBy}>
+            <span className="checkbox-row">
+              {VIEW_AUGMENTATIONS.map((augmentation) => (
+                <label key={augmentation}>
+                  <input
+                    type="checkbox"
+                    checked={config.view_augmentations.includes(augmentation)}
+                    disabled={disabled || augmentationsRead.unread}
+                    data-testid={`setting-view_augmentations-${augmentation}`}
+                    onChange={(event) => {
+                      const on = event.currentTarget.checked;
+                      onChange({
+                        view_augmentations: VIEW_AUGMENTATIONS.filter((a) =>
+                          a === augmentation ? on : config.view_augmentations.includes(a),
+                        ),
+                      });
+                    }}
+                  />
+                  {augmentation}
+                </label>
+              ))}
+            </span>
+          </Field>
           {choice('baseline', ['group', 'batch', 'none'])}
           {choice('scale_rewards', ['group', 'batch', 'none'])}
           {number('early_stop_agreement', 0.05, true)}

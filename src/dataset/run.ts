@@ -1,6 +1,7 @@
 // Dataset mode (spec §3), the GPU half: greedy answers for a split's prompts, adaptation steps over
 // batches of them, and the whole run the playground and bench:quality share: prepare every
-// prompt, score the base model, adapt a fresh adapter, score it. Labels only score (./items.ts),
+// prompt (and the augmented views of the items adapted on, for view_consistency), score the base
+// model, adapt a fresh adapter, score it. Labels only score (./items.ts),
 // never reward.
 import { RawImage } from '@huggingface/transformers';
 import type { LoraSettings } from '../engine/loraSettings';
@@ -11,8 +12,9 @@ import type { Float32Tensor } from '../formats/safetensors';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import { errorCodeOf, messageOf, PlaygroundError } from '../session/errors';
-import type { StepReport } from '../session/ttrvStep';
+import type { PromptViews, StepReport } from '../session/ttrvStep';
 import {
+  addedViews,
   checkedAdapterTensors,
   disposeTrainState,
   freshTrainState,
@@ -22,7 +24,11 @@ import {
   vote,
 } from '../session/ttrvStep';
 import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
-import { decodeCompletion, preparePrompt } from '../session/visionLanguageModel';
+import {
+  decodeCompletion,
+  preparePrompt,
+  prepareViewPrompts,
+} from '../session/visionLanguageModel';
 import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
 import type { DatasetScores, SideAnswers } from './report';
@@ -157,14 +163,15 @@ export async function sampledAnswers(
 }
 
 /**
- * One TTRV step per batch of prompt indices (see ./schedule.ts), from `state` (consumed). Returns
+ * One TTRV step per batch of item indices (see ./schedule.ts), each item its prompt and those of
+ * its views, from `state` (consumed). Returns
  * the adapted state and its CPU copy; an adapter whose weights overflowed is refused, and on any
  * failure nothing of the run is left on the device.
  */
 export async function adaptOnDataset(
   vlm: VisionLanguageModel,
   state: TrainState,
-  prompts: readonly PreparedPrompt[],
+  prompts: readonly PromptViews[],
   batches: readonly number[][],
   config: TtrvConfig,
   onStep: (report: StepReport) => void = () => {},
@@ -173,7 +180,7 @@ export async function adaptOnDataset(
   let current = state;
   try {
     for (const [step, batch] of batches.entries()) {
-      const chosen = batch.map((i) => prompts[i] as PreparedPrompt);
+      const chosen = batch.map((i) => prompts[i] as PromptViews);
       const outcome = await ttrvStep(vlm, current, chosen, config, step, signal);
       current = outcome.state;
       onStep(stepReport(outcome));
@@ -227,11 +234,20 @@ export async function runDataset(
   const labeled = labeledItems(items);
   const sampling = protocol.sampled && labeled !== null;
   const greedyLength = config.max_completion_length;
+  const plans = addedViews(config);
+  const adaptedOn = new Set(batches.flat());
   const prompts: PreparedPrompt[] = [];
+  /** Per item, the prompts of its augmented views: only for the items adapted on (the scores are
+   * of the images themselves), so the device holds num_views prompts for those few alone. */
+  const views: PreparedPrompt[][] = [];
   try {
     for (const [i, item] of items.entries()) {
       signal?.throwIfAborted();
-      prompts.push(await preparePrompt(vlm, await dataset.image(i), item.question));
+      const image = await dataset.image(i);
+      prompts.push(await preparePrompt(vlm, image, item.question));
+      views.push(
+        adaptedOn.has(i) ? await prepareViewPrompts(vlm, image, item.question, plans) : [],
+      );
       onProgress({ phase: 'preparing', done: i + 1, total: items.length });
     }
     const scoredPrompts = scored.map((i) => prompts[i] as PreparedPrompt);
@@ -247,7 +263,7 @@ export async function runDataset(
     const { state: trained, tensors } = await adaptOnDataset(
       vlm,
       freshTrainState(vlm, lora, config.seed),
-      prompts,
+      prompts.map((prompt, i) => [prompt, ...(views[i] ?? [])]),
       batches,
       config,
       (step) => {
@@ -301,6 +317,6 @@ export async function runDataset(
     };
     return { report, trained, tensors };
   } finally {
-    for (const prompt of prompts) prompt.embeds.dispose();
+    for (const prompt of [...prompts, ...views.flat()]) prompt.embeds.dispose();
   }
 }

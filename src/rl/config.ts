@@ -7,6 +7,13 @@ import type { LrSchedulerType } from './schedule';
 
 export type LossType = 'token_mean' | 'sequence_mean';
 
+/**
+ * What an augmented view of the image may change (view_consistency; src/image/augment.ts applies
+ * them): a random crop, a horizontal flip, a small brightness / contrast / saturation change.
+ */
+export const VIEW_AUGMENTATIONS = ['crop', 'flip', 'color'] as const;
+export type ViewAugmentation = (typeof VIEW_AUGMENTATIONS)[number];
+
 export interface TtrvConfig {
   // Voting and sampling
   num_votes: number;
@@ -22,6 +29,10 @@ export interface TtrvConfig {
   alpha: number;
   /** guarded_majority: a prompt whose most common answer holds a smaller share gives no update. */
   guard_threshold: number;
+  /** view_consistency: the image and num_views − 1 augmented views of it pool their votes. */
+  num_views: number;
+  /** view_consistency: what the augmented views change. */
+  view_augmentations: ViewAugmentation[];
   baseline: Baseline;
   scale_rewards: RewardScaling;
   // Loss
@@ -61,6 +72,10 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   // Half the votes: a prompt is trained only when its most common answer has at least as many
   // votes as all the others together.
   guard_threshold: 0.5,
+  // The image and three views: each view costs a vision-encoder pass once and num_votes samples
+  // every step, so four views are four times a plain step's sampling.
+  num_views: 4,
+  view_augmentations: [...VIEW_AUGMENTATIONS],
   baseline: 'group',
   scale_rewards: 'group',
   loss_type: 'token_mean',
@@ -159,6 +174,36 @@ export function validateTtrvConfig(config: TtrvConfig): TtrvConfigIssue[] {
     'guard_threshold',
     'guard_threshold must be in (0, 1], a share of the votes: 0.5 skips prompts whose most ' +
       'common answer has less than half of them, 1 keeps only unanimous prompts',
+  );
+  check(
+    isInteger(config.num_views, 1),
+    'num_views',
+    'num_views must be a positive integer: 1 is the image alone, each more is one augmented view ' +
+      '(one more vision-encoder pass, and num_votes more samples every step)',
+  );
+  const augmentations: readonly string[] = Array.isArray(config.view_augmentations)
+    ? config.view_augmentations
+    : [];
+  const unknownAugmentations = augmentations.filter(
+    (a) => !(VIEW_AUGMENTATIONS as readonly string[]).includes(a),
+  );
+  check(
+    unknownAugmentations.length === 0 && new Set(augmentations).size === augmentations.length,
+    'view_augmentations',
+    `view_augmentations must list some of ${VIEW_AUGMENTATIONS.join(', ')}, each once` +
+      (unknownAugmentations.length > 0 ? ` (unknown: ${unknownAugmentations.join(', ')})` : ''),
+  );
+  check(
+    !(augmentations.length === 0 && config.num_views > 1),
+    'view_augmentations',
+    'view_augmentations is empty, so every view would be the image itself: turn on crop, flip or ' +
+      'color, or set num_views to 1',
+  );
+  check(
+    !(augmentations.length === 1 && augmentations[0] === 'flip' && config.num_views > 2),
+    'num_views',
+    `num_views (${config.num_views}) is more than 2 with flip alone: the image and its mirror are ` +
+      'the only views it makes; set num_views to 2 or turn on crop or color',
   );
   oneOf('baseline', ['group', 'batch', 'none']);
   oneOf('scale_rewards', ['group', 'batch', 'none']);

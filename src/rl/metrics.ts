@@ -12,9 +12,10 @@ export interface StepMetrics {
   reward_std: number;
   /** Share of prompts whose rewards are all equal, so they give no gradient. */
   frac_reward_zero_std: number;
-  /** Mean over prompts of the most common answer's share of the votes. */
+  /** Mean over prompts of the most common answer's share of the votes (view_consistency: of an
+   * image's votes pooled over its views, the share its reward is made of). */
   agreement: number;
-  /** Mean over prompts of the answer distribution's entropy, in nats. */
+  /** Mean over prompts of the answer distribution's entropy, in nats (pooled as agreement). */
   answer_entropy: number;
   distinct_answers: number;
   /** Prompts the guard skipped (reward guarded_majority); null under the other rewards. */

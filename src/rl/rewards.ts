@@ -1,18 +1,24 @@
 // Label-free rewards (spec §1.3–1.4): TTRV's frequency + entropy reward, TTRL's majority reward
-// and its guarded form, and a confidence reward from the policy's own log-probs. `votes` are the
-// extracted answers of all num_votes completions; only the first num_generations are trained on,
-// but the distribution comes from all of them.
+// and its guarded form, a confidence reward from the policy's own log-probs, and agreement across
+// augmented views of the image. `votes` are the extracted answers of all num_votes completions;
+// only the first num_generations are trained on, but the distribution comes from all of them.
 import { mean } from './stats';
 
-/** What a reward is computed from: the votes' answers, or the sampled tokens' log-probs. */
-export type RewardInput = 'votes' | 'logprobs';
+/**
+ * What a reward is computed from: the votes' answers, the answers of every augmented view of the
+ * image pooled, or the sampled tokens' log-probs.
+ */
+export type RewardInput = 'votes' | 'views' | 'logprobs';
+
+/** The settings that only some rewards read. */
+export type RewardOnlySetting = 'alpha' | 'guard_threshold' | 'num_views' | 'view_augmentations';
 
 export interface RewardInfo {
   /** One line: what it does and where it comes from (the settings panel shows it). */
   description: string;
   input: RewardInput;
   /** The settings only this reward reads (the panel turns them off for the others). */
-  settings: readonly ('alpha' | 'guard_threshold')[];
+  settings: readonly RewardOnlySetting[];
 }
 
 /**
@@ -52,6 +58,14 @@ export const REWARDS = {
       'reward (arXiv 2505.22660)',
     input: 'logprobs',
     settings: [],
+  },
+  view_consistency: {
+    description:
+      "the answer's share of the votes pooled over num_views augmented views of the image (crops, " +
+      'flips, colour) — agreement across views as in TPT (arXiv 2209.07511) and Zero (arXiv ' +
+      '2405.18330)',
+    input: 'views',
+    settings: ['num_views', 'view_augmentations'],
   },
 } as const satisfies Record<string, RewardInfo>;
 
@@ -228,6 +242,39 @@ export function confidenceRewards(
   return means.map((m) => m ?? lowest);
 }
 
+/**
+ * Agreement across views (view_consistency): every view of one image sampled its own votes, and
+ * each of a view's first numGenerations completions is rewarded with its answer's share of the
+ * votes of all the views together. Pooling asks for the answer that survives a crop, a flip or a
+ * colour change, not merely the one this view's samples repeat; each view's completions stay a
+ * GRPO group of their own (their advantages compare completions that saw the same pixels).
+ */
+export function viewConsistencyRewards(
+  votesPerView: readonly (readonly string[])[],
+  numGenerations: number,
+): number[][] {
+  for (const votes of votesPerView) checkGenerations(votes.length, numGenerations);
+  const pooled = votesPerView.flat();
+  const counts = countVotes(pooled);
+  return votesPerView.map((votes) =>
+    votes.slice(0, numGenerations).map((vote) => (counts.get(vote) ?? 0) / pooled.length),
+  );
+}
+
+/**
+ * The rewards of one image's prompts, one per view (view 0 the image itself): view_consistency
+ * pools the votes of all of them; every other reward rewards each prompt from its own votes.
+ */
+export function imageRewards(views: readonly RewardInputs[], settings: RewardSettings): number[][] {
+  if (settings.reward === 'view_consistency') {
+    return viewConsistencyRewards(
+      views.map((v) => v.answers),
+      settings.num_generations,
+    );
+  }
+  return views.map((v) => computeRewards(v, settings));
+}
+
 /** The rewards of one prompt's first num_generations completions under the chosen reward. */
 export function computeRewards(votes: RewardInputs, settings: RewardSettings): number[] {
   const { answers } = votes;
@@ -244,6 +291,9 @@ export function computeRewards(votes: RewardInputs, settings: RewardSettings): n
       return guardedMajorityRewards(answers, n, settings.guard_threshold);
     case 'confidence':
       return confidenceRewards(votes.logprobs, n);
+    case 'view_consistency':
+      // A prompt alone is an image with one view: its votes are the whole pool.
+      return viewConsistencyRewards([answers], n)[0] as number[];
     default: {
       const unknown: never = settings.reward;
       throw new RangeError(`Unknown reward "${String(unknown)}"`);

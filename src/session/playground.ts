@@ -32,8 +32,9 @@ import { DownloadError } from '../net/resumableReader';
 import { type PlaygroundSettings, validateSettings } from '../settings';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
 import { type ErrorCode, errorCodeOf, PlaygroundError, stoppedError } from './errors';
-import type { AnswerSummary, StepReport } from './ttrvStep';
+import type { AnswerSummary, PromptViews, StepReport } from './ttrvStep';
 import {
+  addedViews,
   checkedAdapterTensors,
   disposeTrainState,
   freshTrainState,
@@ -46,6 +47,7 @@ import {
   estimateVisionLanguageModel,
   loadVisionLanguageModel,
   preparePrompt,
+  prepareViewPrompts,
 } from './visionLanguageModel';
 
 export type ModelInfo = {
@@ -135,6 +137,9 @@ export function createPlayground(host: PlaygroundHost) {
   let vlm: VisionLanguageModel | null = null;
   let image: RawImage | null = null;
   let prompt: PreparedPrompt | null = null;
+  /** The prompts of the image's augmented views (view_consistency), beside `prompt` (view 0),
+   * and the question and view plans they were made for. */
+  let addedViewPrompts: { key: string; prompts: PreparedPrompt[] } | null = null;
   let train: TrainState | null = null;
   /** The last adapter that came out of a good step (or an import), on the CPU; null: untrained. */
   let savedAdapter: { lora: LoraSettings; tensors: Float32Tensor[] } | null = null;
@@ -170,9 +175,15 @@ export function createPlayground(host: PlaygroundHost) {
     return loadedModel();
   };
 
+  const dropViews = () => {
+    for (const view of addedViewPrompts?.prompts ?? []) view.embeds.dispose();
+    addedViewPrompts = null;
+  };
+
   const dropPrompt = () => {
     prompt?.embeds.dispose();
     prompt = null;
+    dropViews();
   };
 
   const dropAdapter = () => {
@@ -182,15 +193,42 @@ export function createPlayground(host: PlaygroundHost) {
     steps = 0;
   };
 
+  const requireImage = (): RawImage => {
+    if (!image)
+      throw new PlaygroundError('no-image', 'No image yet: choose, drop or paste one first.');
+    return image;
+  };
+
   const promptFor = async (question: string): Promise<PreparedPrompt> => {
     const model = requireModel();
     const text = checkQuestion(question);
-    if (!image)
-      throw new PlaygroundError('no-image', 'No image yet: choose, drop or paste one first.');
+    const picked = requireImage();
     if (prompt?.question === text) return prompt;
     dropPrompt();
-    prompt = await preparePrompt(model, image, text);
+    prompt = await preparePrompt(model, picked, text);
     return prompt;
+  };
+
+  /**
+   * The image's prompt and those of its augmented views under these settings (view_consistency;
+   * none for the other rewards), kept while the question and the views' plans stay the same: the
+   * vision encoder runs once per view, not once per step.
+   */
+  const viewsFor = async (question: string, config: PlaygroundSettings): Promise<PromptViews> => {
+    const asked = await promptFor(question);
+    const plans = addedViews(config);
+    const key = JSON.stringify([asked.question, plans]);
+    if (addedViewPrompts?.key !== key) {
+      dropViews();
+      const prompts = await prepareViewPrompts(
+        requireModel(),
+        requireImage(),
+        asked.question,
+        plans,
+      );
+      addedViewPrompts = { key, prompts };
+    }
+    return [asked, ...addedViewPrompts.prompts];
   };
 
   /** The training state for these LoRA settings: kept while they match, else a fresh adapter. */
@@ -341,10 +379,10 @@ export function createPlayground(host: PlaygroundHost) {
       const model = requireModel();
       const { outcome, tensors } = await guarded(
         async () => {
-          const asked = await promptFor(question);
+          const views = await viewsFor(question, config);
           const state = trainStateFor(config);
           try {
-            const outcome = await ttrvStep(model, state, [asked], config, steps, signal);
+            const outcome = await ttrvStep(model, state, [views], config, steps, signal);
             const tensors = outcome.skipped
               ? null
               : await checkedAdapterTensors(model.text, outcome.state, config);

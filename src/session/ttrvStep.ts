@@ -1,8 +1,8 @@
 // One TTRV step, spec §1: vote (sample num_votes completions per prompt), extract answers, reward
 // the first num_generations (by agreement or by the policy's confidence, the chosen reward), GRPO
-// advantages, and one LoRA update. Prompts share
-// nothing but the adapter, so single-example and dataset mode are the same code with 1 or N
-// prompts.
+// advantages, and one LoRA update. Images share nothing but the adapter, so single-example and
+// dataset mode are the same code with 1 or N images; each image is one prompt, or one per view
+// under view_consistency, whose views pool their votes.
 import { tree } from '@jax-js/jax';
 import type { TextLayout } from '../engine/layout';
 import { exportLoraTensors, initLora } from '../engine/lora';
@@ -12,12 +12,13 @@ import { sample } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
 import { grpoStep, initTrainState } from '../engine/train';
 import type { Float32Tensor } from '../formats/safetensors';
+import { type ViewPlan, viewPlans } from '../image/augment';
 import { computeAdvantages } from '../rl/advantages';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
 import { completionMetrics, guardNote, voteMetrics } from '../rl/metrics';
-import { computeRewards, countVotes, guardedPrompts } from '../rl/rewards';
+import { countVotes, guardedPrompts, imageRewards, REWARDS } from '../rl/rewards';
 import { learningRateAt } from '../rl/schedule';
 import { PlaygroundError } from './errors';
 import type { PreparedPrompt, VisionLanguageModel } from './visionLanguageModel';
@@ -43,6 +44,24 @@ export type AnswerSummary = {
   distribution: AnswerShare[];
   votes: number;
 };
+
+/**
+ * One image's prompts, one per view: view 0 is the image itself, and only view_consistency adds
+ * augmented views (addedViews).
+ */
+export type PromptViews = readonly PreparedPrompt[];
+
+/**
+ * The augmented views each image gets besides itself: num_views − 1 for a reward computed from
+ * views (view_consistency), none for the others. The same plans for every image of a run, drawn
+ * from its seed, so a run is reproducible and its view k means one thing.
+ */
+export function addedViews(
+  config: Pick<TtrvConfig, 'reward' | 'num_views' | 'view_augmentations' | 'seed'>,
+): ViewPlan[] {
+  if (REWARDS[config.reward].input !== 'views') return [];
+  return viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1);
+}
 
 /** A distinct seed for every (run seed, step, prompt), so runs are reproducible. */
 export function stepSeed(seed: number, step: number, prompt: number): number {
@@ -106,11 +125,21 @@ export async function summarizeAnswers(
   };
 }
 
+/** One view's votes, as the page shows them (view_consistency). */
+export type ViewVotes = {
+  /** What the view changed: "original", or e.g. "crop, flip". */
+  view: string;
+  distribution: AnswerShare[];
+  votes: number;
+};
+
 /** What the page is shown of one step. */
 export type StepReport = {
   metrics: StepMetrics;
   /** The answer distribution of every vote of the step (all its prompts'). */
   distribution: AnswerShare[];
+  /** Per image of the step, each view's votes (view_consistency), or null. */
+  views: ViewVotes[][] | null;
   /** Why the update was skipped (non-finite loss or gradient), or null. */
   skipped: string | null;
   /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
@@ -121,6 +150,7 @@ export function stepReport(outcome: StepOutcome): StepReport {
   return {
     metrics: outcome.metrics,
     distribution: answerDistribution(outcome.votes.flat()),
+    views: outcome.views,
     skipped: outcome.skipped,
     guard: outcome.guard,
   };
@@ -129,8 +159,10 @@ export function stepReport(outcome: StepOutcome): StepReport {
 export type StepOutcome = {
   state: TrainState;
   metrics: StepMetrics;
-  /** Every vote's answer, per prompt. */
+  /** Every vote's answer, per prompt (every view of every image). */
   votes: string[][];
+  /** Per image, each view's votes (view_consistency), or null. */
+  views: ViewVotes[][] | null;
   /** Why the update was skipped (non-finite loss or gradient), or null. */
   skipped: string | null;
   /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
@@ -140,7 +172,7 @@ export type StepOutcome = {
 export async function ttrvStep(
   vlm: VisionLanguageModel,
   state: TrainState,
-  prompts: PreparedPrompt[],
+  images: readonly PromptViews[],
   config: TtrvConfig,
   /** 0-based TTRV step (an optimiser step per iteration may happen several times within one). */
   step: number,
@@ -148,16 +180,31 @@ export async function ttrvStep(
   signal?: AbortSignal,
 ): Promise<StepOutcome> {
   const started = performance.now();
-  const voted: Votes[] = [];
-  for (const [i, prompt] of prompts.entries()) {
-    const seed = stepSeed(config.seed, step, i);
-    voted.push(await vote(vlm, state.adapter, prompt, config, seed, signal));
+  // Every view of every image is a prompt of its own: its votes, its GRPO group, its seed (the
+  // prompt's index, so a step with one view per image draws what it drew before views existed).
+  const prompts = images.flat();
+  const votedPerImage: Votes[][] = [];
+  let index = 0;
+  for (const views of images) {
+    const voted: Votes[] = [];
+    for (const prompt of views) {
+      const seed = stepSeed(config.seed, step, index++);
+      voted.push(await vote(vlm, state.adapter, prompt, config, seed, signal));
+    }
+    votedPerImage.push(voted);
   }
   signal?.throwIfAborted();
   const voteMs = performance.now() - started;
 
-  const rewards = voted.map((v) => computeRewards(v, config));
+  const voted = votedPerImage.flat();
+  const rewards = votedPerImage.flatMap((views) => imageRewards(views, config));
   const answers = voted.map((v) => v.answers);
+  // Agreement, answer entropy and distinct answers describe an image's votes over all its views:
+  // the pool view_consistency rewards by (one view: its own votes).
+  const pooled = votedPerImage.flatMap((views) => {
+    const all = views.flatMap((v) => v.answers);
+    return views.map(() => all);
+  });
   const guarded = guardedPrompts(answers, config);
   const advantages = computeAdvantages(
     rewards,
@@ -206,7 +253,7 @@ export async function ttrvStep(
   const metrics: StepMetrics = {
     step: step + 1,
     learning_rate: learningRate,
-    ...voteMetrics(voted.map((v, i) => ({ votes: v.answers, rewards: rewards[i] ?? [] }))),
+    ...voteMetrics(pooled.map((votes, i) => ({ votes, rewards: rewards[i] ?? [] }))),
     guard_skipped: guarded === null ? null : guarded.filter(Boolean).length,
     loss: result.metrics.loss,
     kl: config.beta > 0 ? result.metrics.kl : null,
@@ -222,6 +269,16 @@ export async function ttrvStep(
     state: result.state,
     metrics,
     votes: answers,
+    views:
+      REWARDS[config.reward].input === 'views'
+        ? votedPerImage.map((views, i) =>
+            views.map((v, k) => ({
+              view: images[i]?.[k]?.view ?? '',
+              distribution: answerDistribution(v.answers),
+              votes: v.answers.length,
+            })),
+          )
+        : null,
     skipped: result.skipped,
     guard: guardNote(answers, guarded, config.guard_threshold),
   };

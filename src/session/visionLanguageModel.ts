@@ -2,14 +2,15 @@
 // image preprocessing) and the frozen ONNX vision encoder, beside our trainable jax-js text model.
 // The vision encoder's features are constants for the gradient: they are computed once per image.
 
-import type { Processor, RawImage } from '@huggingface/transformers';
-import { AutoProcessor, PreTrainedModel } from '@huggingface/transformers';
+import type { Processor } from '@huggingface/transformers';
+import { AutoProcessor, PreTrainedModel, RawImage } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
 import { embedPrompt } from '../engine/inputs';
 import type { TextModel } from '../engine/model';
 import { weightDevice } from '../engine/quant';
 import { loadTextModel, planTextModel } from '../engine/weights';
+import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
@@ -31,6 +32,9 @@ export type VisionLanguageModel = {
 
 export type PreparedPrompt = {
   question: string;
+  /** What was done to the image for this prompt (src/image/augment.ts): "original", or e.g.
+   * "crop, flip" for an augmented view (view_consistency). */
+  view: string;
   inputIds: number[];
   /** [1, T, D] prompt embeddings with the image features spliced in; owned by the prompt. */
   embeds: np.Array;
@@ -244,7 +248,32 @@ export async function preparePrompt(
     vlm.text.config.imageTokenId,
     features,
   );
-  return { question, inputIds, embeds };
+  return { question, view: 'original', inputIds, embeds };
+}
+
+/**
+ * The prompts of augmented views of the image, one per plan: each view is a new image, so the
+ * vision encoder runs once per view. On a failure the views already prepared are disposed.
+ */
+export async function prepareViewPrompts(
+  vlm: VisionLanguageModel,
+  image: RawImage,
+  question: string,
+  plans: readonly ViewPlan[],
+): Promise<PreparedPrompt[]> {
+  const prompts: PreparedPrompt[] = [];
+  try {
+    for (const plan of plans) {
+      const view = applyView(image, plan);
+      const augmented = new RawImage(view.data, view.width, view.height, view.channels);
+      const prompt = await preparePrompt(vlm, augmented, question);
+      prompts.push({ ...prompt, view: describeView(plan) });
+    }
+  } catch (error) {
+    for (const prompt of prompts) prompt.embeds.dispose();
+    throw error;
+  }
+  return prompts;
 }
 
 export function decodeCompletion(vlm: VisionLanguageModel, tokens: number[]): string {

@@ -21,6 +21,7 @@ export type {
   ModelState,
   PlaygroundState,
   RunState,
+  ViewVotes,
   WorkerApi,
 } from './state';
 export { canCompute, isRunning } from './state';

@@ -17,6 +17,7 @@ export function idleRun(id: number, dataset: RunState['dataset'] = null): RunSta
     note: null,
     warning: null,
     guard: null,
+    views: null,
     dataset,
   };
 }
@@ -57,9 +58,10 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
     const { question, config } = get();
     const report = await worker.step(question, config);
     if (!isCurrent(id)) return false;
-    get().appendStep(report);
-    // Single-image steps after a dataset run: the run is now the page's image (for the export).
+    // Single-image steps after a dataset run: the run is now the page's image (for the export,
+    // and for the views appendStep keeps).
     if (get().run.dataset) set((s) => ({ run: { ...s.run, dataset: null } }));
+    get().appendStep(report);
     return true;
   };
 
@@ -82,6 +84,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
               : s.run.note,
             warning: collapseWarning(history, lastAnswer, baseMajority),
             guard: report.guard && `Step ${report.metrics.step}: ${report.guard}.`,
+            views: s.run.dataset ? null : (report.views?.[0] ?? null),
           },
         };
       }),

@@ -17,9 +17,10 @@ import type {
   ModelInfo,
   PlaygroundApi,
   StepReport,
+  ViewVotes,
 } from '../workerApi';
 
-export type { AnswerShare, AnswerSummary, DatasetReport } from '../workerApi';
+export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../workerApi';
 
 export type GpuState =
   | { state: 'checking' }
@@ -58,6 +59,9 @@ export type RunState = {
   warning: string | null;
   /** What the guard skipped in the latest step (reward guarded_majority), or null. */
   guard: string | null;
+  /** The votes of each view of the page's image in the latest step (view_consistency), or null;
+   * null for a dataset run's steps, which are not of that image. */
+  views: ViewVotes[] | null;
   /** The split and protocol of a dataset run; null for single-image steps on the page's image. */
   dataset: { split: DatasetSplit; protocol: DatasetProtocol } | null;
 };

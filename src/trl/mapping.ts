@@ -2,7 +2,7 @@
 // name, with what differs said where TRL has no exact equivalent. The exported train_ttrv.py
 // gets them as Python literals (renderRunSettings).
 import type { DatasetProtocol } from '../dataset/schedule';
-import { REWARD_KINDS, REWARDS } from '../rl/rewards';
+import { REWARD_KINDS, REWARDS, type RewardInput } from '../rl/rewards';
 import type { PlaygroundSettings } from '../settings';
 
 /** What ran: single-image steps on the page's image, or a dataset run under a protocol. */
@@ -41,17 +41,28 @@ export function targetModulesRegex(modules: readonly string[]): string {
 }
 
 /**
- * Refuses a reward that a TRL reward function cannot compute: TRL 1.9 passes reward functions the
- * prompts, completions, their token ids and the dataset's columns, but not the sampled tokens'
- * log-probs (a confidence reward would need another forward pass inside the reward).
+ * Why a reward that is not computed from one prompt's votes cannot run as a TRL reward function:
+ * TRL 1.9 passes reward functions the prompts, completions, their token ids and the dataset's
+ * columns, but not the sampled tokens' log-probs (a confidence reward would need another forward
+ * pass inside the reward), and it groups completions by prompt only (views of one image would be
+ * unrelated prompts, each rewarded by its own votes).
  */
+const NOT_EXPORTABLE: Record<Exclude<RewardInput, 'votes'>, string> = {
+  logprobs:
+    "it is computed from the log-probs of the sampled tokens, which TRL's reward functions are not given",
+  views:
+    "it pools the votes of augmented views of each image, which TRL's GRPOTrainer would sample as " +
+    'unrelated prompts',
+};
+
+/** Refuses a reward that a TRL reward function cannot compute (NOT_EXPORTABLE says why). */
 function checkExportable(reward: PlaygroundSettings['reward']): void {
-  if (REWARDS[reward].input === 'votes') return;
+  const { input } = REWARDS[reward];
+  if (input === 'votes') return;
   const exportable = REWARD_KINDS.filter((kind) => REWARDS[kind].input === 'votes');
   throw new RangeError(
-    `The "${reward}" reward cannot be exported to TRL: it is computed from the log-probs of the ` +
-      "sampled tokens, which TRL's reward functions are not given. Choose another reward " +
-      `(${exportable.join(', ')}) to export the run.`,
+    `The "${reward}" reward cannot be exported to TRL: ${NOT_EXPORTABLE[input]}. Choose another ` +
+      `reward (${exportable.join(', ')}) to export the run.`,
   );
 }
 

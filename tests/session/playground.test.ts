@@ -191,6 +191,46 @@ describe('the playground core', () => {
     expect(await adapterWeights()).not.toEqual(before);
   });
 
+  it('reports the votes of each view under view_consistency, and none under the other rewards', async () => {
+    const views = { ...CONFIG, reward: 'view_consistency' as const, num_views: 3 };
+    const report = await playground.step(QUESTION, views);
+    expect(report.views).toHaveLength(1);
+    expect(report.views?.[0]?.map((v) => v.view)).toEqual([
+      'original',
+      'crop, flip, color',
+      'crop, color',
+    ]);
+    expect(report.distribution.reduce((n, share) => n + share.count, 0)).toBe(3 * CONFIG.num_votes);
+    // Other plans for the same image and question: the views are prepared again.
+    const flipOnly = await playground.step(QUESTION, {
+      ...views,
+      num_views: 2,
+      view_augmentations: ['flip'],
+    });
+    expect(flipOnly.views?.[0]?.map((v) => v.view)).toEqual(['original', 'flip']);
+    expect((await playground.step(QUESTION, CONFIG)).views).toBeNull();
+
+    // Dataset mode: every item adapted on votes with its views.
+    const reports: (typeof report)[] = [];
+    await playground.runDataset(
+      { kind: 'folder', files: pickedFolder('shapes-3') },
+      views,
+      {
+        schedule: { subset: 2, epochs: 1, promptsPerStep: 2 },
+        num_votes: 4,
+        num_generations: 4,
+        learning_rate: 5e-3,
+        evaluate: 'whole split',
+        sampled: false,
+      },
+      (progress) => {
+        if (progress.step) reports.push(progress.step);
+      },
+    );
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.views?.map((image) => image.length)).toEqual([3, 3]);
+  });
+
   it('after the device is lost, refuses GPU work with gpu-lost and still exports', async () => {
     const before = await adapterWeights();
     device.lose('destroyed by the test');

@@ -69,7 +69,7 @@ describe('settings', () => {
       {
         field: 'reward',
         message:
-          'reward must be one of "ttrv", "frequency", "majority", "guarded_majority", "confidence"',
+          'reward must be one of "ttrv", "frequency", "majority", "guarded_majority", "confidence", "view_consistency"',
       },
     ]);
   });
@@ -91,10 +91,66 @@ describe('settings', () => {
     }
   });
 
+  it('refuse num_views and view_augmentations that make no views, naming the fix', () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({
+      num_views: 4,
+      view_augmentations: ['crop', 'flip', 'color'],
+    });
+    for (const num_views of [0, 1.5, Number.NaN]) {
+      const issues = validateSettings({ ...DEFAULT_SETTINGS, num_views });
+      expect(
+        issues.map((i) => i.field),
+        String(num_views),
+      ).toEqual(['num_views']);
+      expect(issues[0]?.message).toMatch(/^num_views must be a positive integer: 1 is the image/);
+    }
+    const wrong = {
+      ...DEFAULT_SETTINGS,
+      view_augmentations: ['crop', 'crop', 'rotate'],
+    } as unknown as PlaygroundSettings;
+    expect(validateSettings(wrong)).toEqual([
+      {
+        field: 'view_augmentations',
+        message:
+          'view_augmentations must list some of crop, flip, color, each once (unknown: rotate)',
+      },
+    ]);
+    // A flip alone makes one view besides the image.
+    expect(
+      validateSettings({ ...DEFAULT_SETTINGS, num_views: 2, view_augmentations: ['flip'] }),
+    ).toEqual([]);
+    expect(
+      validateSettings({ ...DEFAULT_SETTINGS, num_views: 3, view_augmentations: ['flip'] }),
+    ).toEqual([
+      {
+        field: 'num_views',
+        message:
+          'num_views (3) is more than 2 with flip alone: the image and its mirror are the only ' +
+          'views it makes; set num_views to 2 or turn on crop or color',
+      },
+    ]);
+    // No augmentation is fine for the image alone, not for more views of it.
+    expect(validateSettings({ ...DEFAULT_SETTINGS, num_views: 1, view_augmentations: [] })).toEqual(
+      [],
+    );
+    expect(validateSettings({ ...DEFAULT_SETTINGS, view_augmentations: [] })).toEqual([
+      {
+        field: 'view_augmentations',
+        message:
+          'view_augmentations is empty, so every view would be the image itself: turn on crop, ' +
+          'flip or color, or set num_views to 1',
+      },
+    ]);
+  });
+
   it('take the new reward settings from --set on the command line', () => {
     expect(settingOverrides(['reward=guarded_majority', 'guard_threshold=0.7'])).toEqual({
       reward: 'guarded_majority',
       guard_threshold: 0.7,
+    });
+    expect(settingOverrides(['num_views=3', 'view_augmentations=crop,flip'])).toEqual({
+      num_views: 3,
+      view_augmentations: ['crop', 'flip'],
     });
   });
 

@@ -9,6 +9,7 @@ import {
   guardedMajorityRewards,
   guardedPrompts,
   guardSkips,
+  imageRewards,
   majorityAnswer,
   majorityRewards,
   REWARD_KINDS,
@@ -17,6 +18,7 @@ import {
   type RewardSettings,
   rewardsReading,
   ttrvRewards,
+  viewConsistencyRewards,
 } from '../../../src/rl/rewards';
 
 // Counts A:2, B:1, C:1 of 4, so p = 0.5, 0.25, 0.25 over M = 3 answers.
@@ -179,6 +181,51 @@ describe('confidenceRewards', () => {
   });
 });
 
+describe('viewConsistencyRewards', () => {
+  it("rewards each view's completions by their answer's share of all views' votes", () => {
+    // Pooled over 12 votes: star 7, circle 4, "" 1.
+    const views = [
+      ['star', 'circle', 'star', 'star'],
+      ['circle', 'circle', 'star', ''],
+      ['star', 'star', 'circle', 'star'],
+    ];
+    expect(viewConsistencyRewards(views, 3)).toEqual([
+      [7 / 12, 4 / 12, 7 / 12],
+      [4 / 12, 4 / 12, 7 / 12],
+      [7 / 12, 7 / 12, 4 / 12],
+    ]);
+    // The second view alone would give circle 0.5 and star 0.25: pooling outvotes it.
+    expect(frequencyRewards(views[1] as string[], 3)).toEqual([0.5, 0.5, 0.25]);
+  });
+
+  it('is the frequency reward for one view', () => {
+    expect(viewConsistencyRewards([VOTES], 4)).toEqual([frequencyRewards(VOTES, 4)]);
+  });
+
+  it("rejects a numGenerations larger than a view's votes", () => {
+    expect(() => viewConsistencyRewards([['A', 'B'], ['A']], 2)).toThrow(RangeError);
+  });
+});
+
+describe('imageRewards', () => {
+  const SETTINGS = { alpha: 0.75, guard_threshold: 0.5, num_generations: 2 };
+  const views = [
+    { answers: ['A', 'B'], logprobs: [[-1], [-2]] },
+    { answers: ['A', 'A'], logprobs: [[-1], [-1]] },
+  ];
+
+  it('pools the views for view_consistency and rewards each view alone otherwise', () => {
+    expect(imageRewards(views, { ...SETTINGS, reward: 'view_consistency' })).toEqual([
+      [0.75, 0.25],
+      [0.75, 0.75],
+    ]);
+    expect(imageRewards(views, { ...SETTINGS, reward: 'frequency' })).toEqual([
+      [0.5, 0.5],
+      [1, 1],
+    ]);
+  });
+});
+
 describe('REWARDS', () => {
   it('describes every reward in one line and names the settings only it reads', () => {
     expect(REWARD_KINDS).toEqual([
@@ -187,12 +234,15 @@ describe('REWARDS', () => {
       'majority',
       'guarded_majority',
       'confidence',
+      'view_consistency',
     ]);
     for (const kind of REWARD_KINDS) {
       expect(REWARDS[kind].description, kind).toMatch(/^[^\n]{20,}$/);
     }
     expect(rewardsReading('alpha')).toEqual(['ttrv']);
     expect(rewardsReading('guard_threshold')).toEqual(['guarded_majority']);
+    expect(rewardsReading('num_views')).toEqual(['view_consistency']);
+    expect(rewardsReading('view_augmentations')).toEqual(['view_consistency']);
     expect(rewardsReading('temperature')).toEqual([]);
   });
 });
@@ -214,6 +264,8 @@ describe('computeRewards', () => {
       // A's share is 0.5: at the threshold, so the majority rewards.
       guarded_majority: [1, 0, 1],
       confidence: [-0.5, -1.5, -0.5],
+      // One prompt is one view: the pool is its own votes.
+      view_consistency: [0.5, 0.25, 0.5],
     };
     for (const reward of REWARD_KINDS) {
       const got = computeRewards(INPUTS, { ...SETTINGS, reward });

@@ -17,6 +17,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   return {
     metrics: { step, agreement: 0.5 } as StepMetrics,
     distribution: [...counts].map(([answer, count]) => ({ answer, count })),
+    views: null,
     skipped: null,
     guard: null,
   };
@@ -94,6 +95,24 @@ describe('the run loop', () => {
     expect(store.getState().run.guard).toBeNull();
   });
 
+  it("shows the latest single-image step's votes per view, and none of a dataset run's steps", async () => {
+    const fake = fakeWorker();
+    const views = [
+      { view: 'original', distribution: [{ answer: 'star', count: 3 }], votes: 3 },
+      { view: 'crop, flip', distribution: [{ answer: 'circle', count: 3 }], votes: 3 },
+    ];
+    fake.worker.step.mockImplementation(async () => ({ ...report(1), views: [views] }));
+    const store = readyStore(fake.worker);
+    await store.getState().stepOnce();
+    expect(store.getState().run.views).toEqual(views);
+    store.getState().appendStep(report(2));
+    expect(store.getState().run.views).toBeNull();
+    // A dataset run's step is of one of its items, not of the page's image.
+    store.setState((s) => ({ run: { ...s.run, dataset: {} as never } }));
+    store.getState().appendStep({ ...report(3), views: [views] });
+    expect(store.getState().run.views).toBeNull();
+  });
+
   it('ends converged at early_stop_agreement, and warns when the run agreed on another answer than the base majority', async () => {
     const fake = fakeWorker();
     // The base model's most common sampled answer is 'a'; the run's votes all end on 'b'.
@@ -104,6 +123,7 @@ describe('the run loop', () => {
     fake.worker.step.mockImplementation(async () => ({
       metrics: { step: 1, agreement: 1, kl: null } as StepMetrics,
       distribution: [{ answer: 'b', count: 4 }],
+      views: null,
       skipped: null,
       guard: null,
     }));

@@ -98,9 +98,14 @@ describe('TRL mapping', () => {
     expect(recipe.differences.join(' ')).not.toMatch(/baseline/);
   });
 
-  it('refuses the confidence reward, which needs log-probs a TRL reward function is not given', () => {
+  it('refuses the confidence reward (log-probs) and view_consistency (views), which a TRL reward function is not given', () => {
     expect(() => trlRecipe({ ...RUN_SETTINGS, reward: 'confidence' }, { kind: 'image' })).toThrow(
       /^The "confidence" reward cannot be exported to TRL: .*log-probs.* Choose another reward \(ttrv, frequency, majority, guarded_majority\)/,
+    );
+    expect(() =>
+      trlRecipe({ ...RUN_SETTINGS, reward: 'view_consistency' }, { kind: 'image' }),
+    ).toThrow(
+      /^The "view_consistency" reward cannot be exported to TRL: it pools the votes of augmented views .* Choose another reward \(ttrv, frequency, majority, guarded_majority\)/,
     );
     // The guard's batch std differs only under batch scaling.
     expect(recipe.differences.join(' ')).toMatch(/TRL's batch std includes the zero rewards/);

@@ -172,6 +172,12 @@ export function SettingsPanel({ config, issues, disabled, onChange }: Props) {
               ))}
             </span>
           </Field>
+          {number(
+            'perception_coef',
+            0.05,
+            false,
+            'Weight of the masked-image term: answers whose log-prob falls when the image is masked are pushed up (one more forward and backward pass per step).',
+          )}
           {choice('baseline', ['group', 'batch', 'none'])}
           {choice('scale_rewards', ['group', 'batch', 'none'])}
           {number('early_stop_agreement', 0.05, true)}

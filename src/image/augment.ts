@@ -1,5 +1,6 @@
 // Augmented views of an image for the view_consistency reward (src/rl/rewards.ts): a random crop,
-// a horizontal flip and a small colour change, drawn from a seed. Plain TypeScript over a pixel
+// a horizontal flip and a small colour change, drawn from a seed; and the masked view the
+// perception reward re-scores completions after. Plain TypeScript over a pixel
 // buffer laid out as transformers.js' RawImage ({data, width, height, channels}, row-major,
 // interleaved channels), so the worker and Node make the same views.
 
@@ -34,9 +35,17 @@ export type ViewPlan = {
   flip: boolean;
   /** Factors near 1; null: colours unchanged. */
   color: { brightness: number; contrast: number; saturation: number } | null;
+  /** Every pixel mid-gray (alpha kept): the image with nothing left to see. */
+  mask: boolean;
 };
 
-const ORIGINAL: ViewPlan = { crop: null, flip: false, color: null };
+const ORIGINAL: ViewPlan = { crop: null, flip: false, color: null, mask: false };
+
+/** The perception reward's view: the whole image masked, as PAPO's and DVRP's masked inputs. */
+export const MASKED_VIEW: ViewPlan = { ...ORIGINAL, mask: true };
+
+/** The gray a masked pixel takes: the middle of 0–255, which the processor maps to about 0. */
+const MASK_GRAY = 128;
 
 /** Uniform numbers each view draws, whatever is on: turning one augmentation off leaves the
  * others' draws, and so their views, as they were. */
@@ -69,6 +78,7 @@ export function viewPlans(
       color: on.has('color')
         ? { brightness: jitter(b), contrast: jitter(c), saturation: jitter(a) }
         : null,
+      mask: false,
     });
   }
   return plans;
@@ -76,6 +86,7 @@ export function viewPlans(
 
 /** What a view changed, in words for the page: "original", or e.g. "crop, flip". */
 export function describeView(plan: ViewPlan): string {
+  if (plan.mask) return 'masked';
   const changed = [plan.crop && 'crop', plan.flip && 'flip', plan.color && 'color'].filter(
     (name): name is string => typeof name === 'string',
   );
@@ -109,6 +120,10 @@ export function applyView(image: Pixels, plan: ViewPlan): Pixels {
     }
   }
   if (plan.color) jitterColors(data, channels, plan.color);
+  if (plan.mask) {
+    const colors = channels % 2 === 0 ? channels - 1 : channels; // alpha is the last, if any
+    for (let i = 0; i < data.length; i++) if (i % channels < colors) data[i] = MASK_GRAY;
+  }
   return { data, width: window.width, height: window.height, channels };
 }
 

@@ -33,6 +33,11 @@ export interface TtrvConfig {
   num_views: number;
   /** view_consistency: what the augmented views change. */
   view_augmentations: ViewAugmentation[];
+  /**
+   * perception: the weight of the term −γ · (logp(completion | image) − logp(completion | masked
+   * image)) in the loss, in units of the advantages (which the group's std scales to ~1).
+   */
+  perception_coef: number;
   baseline: Baseline;
   scale_rewards: RewardScaling;
   // Loss
@@ -76,6 +81,9 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   // every step, so four views are four times a plain step's sampling.
   num_views: 4,
   view_augmentations: [...VIEW_AUGMENTATIONS],
+  // A tenth of a typical advantage per token: enough to move the masked-image log-probs within a
+  // run, small beside the agreement signal it rides on (bench:zoo measures it).
+  perception_coef: 0.1,
   baseline: 'group',
   scale_rewards: 'group',
   loss_type: 'token_mean',
@@ -204,6 +212,11 @@ export function validateTtrvConfig(config: TtrvConfig): TtrvConfigIssue[] {
     'num_views',
     `num_views (${config.num_views}) is more than 2 with flip alone: the image and its mirror are ` +
       'the only views it makes; set num_views to 2 or turn on crop or color',
+  );
+  check(
+    isNumber(config.perception_coef) && config.perception_coef >= 0,
+    'perception_coef',
+    'perception_coef must be a number ≥ 0: the weight of the masked-image term (0 is TTRV alone)',
   );
   oneOf('baseline', ['group', 'batch', 'none']);
   oneOf('scale_rewards', ['group', 'batch', 'none']);

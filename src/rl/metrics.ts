@@ -20,6 +20,11 @@ export interface StepMetrics {
   distinct_answers: number;
   /** Prompts the guard skipped (reward guarded_majority); null under the other rewards. */
   guard_skipped: number | null;
+  /**
+   * Mean token log-prob of the trained completions with the image minus with it masked (reward
+   * perception; null under the others): how much the answers lean on the image.
+   */
+  perception_gap: number | null;
   loss: number;
   /** null when beta = 0 skips the reference pass. */
   kl: number | null;
@@ -47,6 +52,7 @@ const METRIC_COLUMNS: { readonly [K in keyof StepMetrics]: true } = {
   answer_entropy: true,
   distinct_answers: true,
   guard_skipped: true,
+  perception_gap: true,
   loss: true,
   kl: true,
   entropy: true,

@@ -1,17 +1,23 @@
 // Label-free rewards (spec §1.3–1.4): TTRV's frequency + entropy reward, TTRL's majority reward
-// and its guarded form, a confidence reward from the policy's own log-probs, and agreement across
-// augmented views of the image. `votes` are the extracted answers of all num_votes completions;
+// and its guarded form, a confidence reward from the policy's own log-probs, agreement across
+// augmented views of the image, and TTRV's reward with a perception term (masked image). `votes` are the extracted answers of all num_votes completions;
 // only the first num_generations are trained on, but the distribution comes from all of them.
 import { mean } from './stats';
 
 /**
  * What a reward is computed from: the votes' answers, the answers of every augmented view of the
- * image pooled, or the sampled tokens' log-probs.
+ * image pooled, the sampled tokens' log-probs, or the votes plus the completions re-scored after
+ * a masked image.
  */
-export type RewardInput = 'votes' | 'views' | 'logprobs';
+export type RewardInput = 'votes' | 'views' | 'logprobs' | 'masked';
 
 /** The settings that only some rewards read. */
-export type RewardOnlySetting = 'alpha' | 'guard_threshold' | 'num_views' | 'view_augmentations';
+export type RewardOnlySetting =
+  | 'alpha'
+  | 'guard_threshold'
+  | 'num_views'
+  | 'view_augmentations'
+  | 'perception_coef';
 
 export interface RewardInfo {
   /** One line: what it does and where it comes from (the settings panel shows it). */
@@ -66,6 +72,13 @@ export const REWARDS = {
       '2405.18330)',
     input: 'views',
     settings: ['num_views', 'view_augmentations'],
+  },
+  perception: {
+    description:
+      "TTRV's reward, plus perception_coef × the drop of each completion's log-prob when the " +
+      'image is masked, so the answer has to come from the image — PAPO (perception-aware policy optimisation), DVRP ("Thinking with Deltas")',
+    input: 'masked',
+    settings: ['alpha', 'perception_coef'],
   },
 } as const satisfies Record<string, RewardInfo>;
 
@@ -294,6 +307,10 @@ export function computeRewards(votes: RewardInputs, settings: RewardSettings): n
     case 'view_consistency':
       // A prompt alone is an image with one view: its votes are the whole pool.
       return viewConsistencyRewards([answers], n)[0] as number[];
+    case 'perception':
+      // The perception term is not a reward of the votes but a loss term on the masked image's
+      // re-scoring (src/session/ttrvStep.ts, perceptionGroups): the votes get TTRV's reward.
+      return ttrvRewards(answers, n, settings.alpha);
     default: {
       const unknown: never = settings.reward;
       throw new RangeError(`Unknown reward "${String(unknown)}"`);

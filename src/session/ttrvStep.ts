@@ -2,17 +2,18 @@
 // the first num_generations (by agreement or by the policy's confidence, the chosen reward), GRPO
 // advantages, and one LoRA update. Images share nothing but the adapter, so single-example and
 // dataset mode are the same code with 1 or N images; each image is one prompt, or one per view
-// under view_consistency, whose views pool their votes.
+// under view_consistency, whose views pool their votes; under perception the image's masked view
+// re-scores its trained completions (perceptionGroups).
 import { tree } from '@jax-js/jax';
 import type { TextLayout } from '../engine/layout';
 import { exportLoraTensors, initLora } from '../engine/lora';
 import type { LoraSettings } from '../engine/loraSettings';
 import type { Adapter } from '../engine/model';
 import { sample } from '../engine/sampling';
-import type { TrainState } from '../engine/train';
+import type { PromptGroup, TrainState } from '../engine/train';
 import { grpoStep, initTrainState } from '../engine/train';
 import type { Float32Tensor } from '../formats/safetensors';
-import { type ViewPlan, viewPlans } from '../image/augment';
+import { MASKED_VIEW, type ViewPlan, viewPlans } from '../image/augment';
 import { computeAdvantages } from '../rl/advantages';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
@@ -46,21 +47,51 @@ export type AnswerSummary = {
 };
 
 /**
- * One image's prompts, one per view: view 0 is the image itself, and only view_consistency adds
- * augmented views (addedViews).
+ * One image's prompts, one per view: view 0 is the image itself; view_consistency adds augmented
+ * views, perception the masked image (addedViews).
  */
 export type PromptViews = readonly PreparedPrompt[];
 
 /**
- * The augmented views each image gets besides itself: num_views − 1 for a reward computed from
- * views (view_consistency), none for the others. The same plans for every image of a run, drawn
- * from its seed, so a run is reproducible and its view k means one thing.
+ * The views each image gets besides itself: num_views − 1 augmented ones for a reward computed
+ * from views (view_consistency), the masked image for perception, none for the others. The same
+ * plans for every image of a run, drawn from its seed, so a run is reproducible and its view k
+ * means one thing.
  */
 export function addedViews(
   config: Pick<TtrvConfig, 'reward' | 'num_views' | 'view_augmentations' | 'seed'>,
 ): ViewPlan[] {
-  if (REWARDS[config.reward].input !== 'views') return [];
+  const { input } = REWARDS[config.reward];
+  if (input === 'masked') return [MASKED_VIEW];
+  if (input !== 'views') return [];
   return viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1);
+}
+
+/**
+ * The perception term (PAPO / DVRP style) as GRPO groups: the loss gains
+ *   −γ · Σ_t w_t · (logp(y_t | image) − logp(y_t | masked image))
+ * over the trained completions, so answers that the image makes likelier are pushed up and the
+ * same answers without the image are pushed down. With ratio 1 the policy-gradient term of a
+ * completion with advantage A is −A · logp, so the term is the image's groups with every
+ * advantage raised by γ, and one auxiliary group per image (src/engine/train.ts) holding the same
+ * completions after the masked image with advantage −γ. tests/engine/perception-gradcheck.test.ts
+ * checks that gradient against finite differences.
+ */
+export function perceptionGroups(
+  groups: readonly PromptGroup[],
+  masked: readonly PreparedPrompt[],
+  coef: number,
+): PromptGroup[] {
+  const raised = groups.map((g) => ({
+    ...g,
+    completions: g.completions.map((c) => ({ ...c, advantage: c.advantage + coef })),
+  }));
+  const auxiliary = groups.map((g, i) => ({
+    promptEmbeds: (masked[i] as PreparedPrompt).embeds,
+    auxiliary: true,
+    completions: g.completions.map((c) => ({ tokens: c.tokens, advantage: -coef })),
+  }));
+  return [...raised, ...auxiliary];
 }
 
 /** A distinct seed for every (run seed, step, prompt), so runs are reproducible. */
@@ -180,12 +211,17 @@ export async function ttrvStep(
   signal?: AbortSignal,
 ): Promise<StepOutcome> {
   const started = performance.now();
+  // Under perception an image's second prompt is its masked view: it is not voted on, it only
+  // re-scores the image's completions.
+  const perception = REWARDS[config.reward].input === 'masked';
+  const voters = perception ? images.map((views) => views.slice(0, 1)) : images;
+  const masked = perception ? images.map((views) => views[1] as PreparedPrompt) : [];
   // Every view of every image is a prompt of its own: its votes, its GRPO group, its seed (the
   // prompt's index, so a step with one view per image draws what it drew before views existed).
-  const prompts = images.flat();
+  const prompts = voters.flat();
   const votedPerImage: Votes[][] = [];
   let index = 0;
-  for (const views of images) {
+  for (const views of voters) {
     const voted: Votes[] = [];
     for (const prompt of views) {
       const seed = stepSeed(config.seed, step, index++);
@@ -220,7 +256,7 @@ export async function ttrvStep(
   // With one update per batch logp_old is the current policy's (ratio 1); with more, the
   // sampling policy's, so the clip acts (spec §1.6).
   const reuse = config.num_iterations > 1;
-  const groups = prompts.map((prompt, i) => ({
+  const policyGroups = prompts.map((prompt, i) => ({
     promptEmbeds: prompt.embeds,
     completions: (trained[i]?.tokens ?? []).map((tokens, j) => ({
       tokens,
@@ -228,6 +264,9 @@ export async function ttrvStep(
       oldLogprobs: reuse ? trained[i]?.logprobs[j] : undefined,
     })),
   }));
+  const groups = perception
+    ? perceptionGroups(policyGroups, masked, config.perception_coef)
+    : policyGroups;
   const learningRate = learningRateAt(step, config);
   const trainStarted = performance.now();
   const update = (from: TrainState) =>
@@ -255,6 +294,7 @@ export async function ttrvStep(
     learning_rate: learningRate,
     ...voteMetrics(pooled.map((votes, i) => ({ votes, rewards: rewards[i] ?? [] }))),
     guard_skipped: guarded === null ? null : guarded.filter(Boolean).length,
+    perception_gap: perception ? result.metrics.logp - result.metrics.auxiliaryLogp : null,
     loss: result.metrics.loss,
     kl: config.beta > 0 ? result.metrics.kl : null,
     entropy: result.metrics.entropy,
@@ -273,7 +313,7 @@ export async function ttrvStep(
       REWARDS[config.reward].input === 'views'
         ? votedPerImage.map((views, i) =>
             views.map((v, k) => ({
-              view: images[i]?.[k]?.view ?? '',
+              view: voters[i]?.[k]?.view ?? '',
               distribution: answerDistribution(v.answers),
               votes: v.answers.length,
             })),

@@ -53,6 +53,9 @@ const NOT_EXPORTABLE: Record<Exclude<RewardInput, 'votes'>, string> = {
   views:
     "it pools the votes of augmented views of each image, which TRL's GRPOTrainer would sample as " +
     'unrelated prompts',
+  masked:
+    'its perception term re-scores every completion after a masked image, a second forward pass ' +
+    "that TRL's reward functions cannot run",
 };
 
 /** Refuses a reward that a TRL reward function cannot compute (NOT_EXPORTABLE says why). */

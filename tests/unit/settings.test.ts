@@ -69,7 +69,7 @@ describe('settings', () => {
       {
         field: 'reward',
         message:
-          'reward must be one of "ttrv", "frequency", "majority", "guarded_majority", "confidence", "view_consistency"',
+          'reward must be one of "ttrv", "frequency", "majority", "guarded_majority", "confidence", "view_consistency", "perception"',
       },
     ]);
   });

@@ -6,6 +6,7 @@ import {
   COLOR_JITTER,
   cropWindow,
   describeView,
+  MASKED_VIEW,
   MAX_CROP,
   MIN_CROP,
   type Pixels,
@@ -35,7 +36,7 @@ describe('viewPlans', () => {
 
   it('keep view 0 the image itself, and fewer views are a prefix of more', () => {
     const plans = viewPlans(6, ALL, 0);
-    expect(plans[0]).toEqual({ crop: null, flip: false, color: null });
+    expect(plans[0]).toEqual({ crop: null, flip: false, color: null, mask: false });
     expect(describeView(plans[0] as ViewPlan)).toBe('original');
     expect(viewPlans(1, ALL, 0)).toEqual([plans[0]]);
     expect(viewPlans(3, ALL, 0)).toEqual(plans.slice(0, 3));
@@ -45,7 +46,7 @@ describe('viewPlans', () => {
     const all = viewPlans(4, ALL, 7);
     const cropOnly = viewPlans(4, ['crop'], 7);
     cropOnly.slice(1).forEach((plan, i) => {
-      expect(plan).toEqual({ crop: all[i + 1]?.crop, flip: false, color: null });
+      expect(plan).toEqual({ crop: all[i + 1]?.crop, flip: false, color: null, mask: false });
       expect(describeView(plan)).toBe('crop');
     });
     expect(viewPlans(4, [], 7).map(describeView)).toEqual(Array(4).fill('original'));
@@ -87,6 +88,22 @@ describe('viewPlans', () => {
 describe('applyView', () => {
   const image = gradient(40, 30);
 
+  it('masks every colour channel to mid-gray and keeps alpha under the masked view', () => {
+    const view = applyView(image, MASKED_VIEW);
+    expect(describeView(MASKED_VIEW)).toBe('masked');
+    expect([view.width, view.height]).toEqual([image.width, image.height]);
+    for (let i = 0; i < view.data.length; i++) {
+      expect(view.data[i], `byte ${i}`).toBe(i % 4 === 3 ? image.data[i] : 128);
+    }
+    const gray = {
+      data: Uint8ClampedArray.from([10, 99, 20, 98]),
+      width: 2,
+      height: 1,
+      channels: 2,
+    };
+    expect(Array.from(applyView(gray as Pixels, MASKED_VIEW).data)).toEqual([128, 99, 128, 98]);
+  });
+
   it('leaves the image as it is under view 0', () => {
     const view = applyView(image, viewPlans(1, ALL, 0)[0] as ViewPlan);
     expect(view).toEqual({ ...image, data: image.data });
@@ -110,7 +127,7 @@ describe('applyView', () => {
   });
 
   it('mirrors rows under a flip, and a flip twice is the image', () => {
-    const flip: ViewPlan = { crop: null, flip: true, color: null };
+    const flip: ViewPlan = { crop: null, flip: true, color: null, mask: false };
     const once = applyView(image, flip);
     expect(once.data[0]).toBe(image.width - 1);
     expect(applyView(once, flip)).toEqual(image);
@@ -122,6 +139,7 @@ describe('applyView', () => {
       crop: null,
       flip: false,
       color: { brightness: extreme, contrast: extreme, saturation: extreme },
+      mask: false,
     };
     // Each of the three steps moves a value by at most COLOR_JITTER · 255 · (growth so far).
     const bound = 255 * (extreme ** 3 - 1);
@@ -149,6 +167,7 @@ describe('applyView', () => {
       crop: null,
       flip: true,
       color: { brightness: 1, contrast: 1, saturation: 0.5 },
+      mask: false,
     });
     expect([...view.data]).toEqual([20, 10, 40, 30]);
   });

@@ -22,6 +22,7 @@ const STEP: StepMetrics = {
   answer_entropy: 0.5,
   distinct_answers: 1.5,
   guard_skipped: null,
+  perception_gap: null,
   loss: -0.125,
   kl: null,
   entropy: 1.25,
@@ -46,6 +47,7 @@ describe('METRIC_NAMES', () => {
       'answer_entropy',
       'distinct_answers',
       'guard_skipped',
+      'perception_gap',
       'loss',
       'kl',
       'entropy',
@@ -148,14 +150,17 @@ describe('csvField', () => {
 
 describe('metricsToCsv', () => {
   it('writes the header and one row per step with CRLF line ends', () => {
-    const csv = metricsToCsv([STEP, { ...STEP, step: 1, guard_skipped: 2, kl: 0.002 }]);
+    const csv = metricsToCsv([
+      STEP,
+      { ...STEP, step: 1, guard_skipped: 2, perception_gap: 0.75, kl: 0.002 },
+    ]);
     expect(csv).toBe(
       'step,learning_rate,reward,reward_std,frac_reward_zero_std,agreement,answer_entropy,' +
-        'distinct_answers,guard_skipped,loss,kl,entropy,grad_norm,completions/mean_length,' +
+        'distinct_answers,guard_skipped,perception_gap,loss,kl,entropy,grad_norm,completions/mean_length,' +
         'completions/clipped_ratio,clip_ratio/region_mean,vote_ms,train_ms,step_time\r\n' +
-        // guard_skipped and kl null → empty cells.
-        '0,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,,-0.125,,1.25,2,5.75,0.5,0,120,340,0.46\r\n' +
-        '1,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,2,-0.125,0.002,1.25,2,5.75,0.5,0,120,340,0.46\r\n',
+        // guard_skipped, perception_gap and kl null → empty cells.
+        '0,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,,,-0.125,,1.25,2,5.75,0.5,0,120,340,0.46\r\n' +
+        '1,0.0005,0.75,0.25,0.5,0.875,0.5,1.5,2,0.75,-0.125,0.002,1.25,2,5.75,0.5,0,120,340,0.46\r\n',
     );
   });
 

@@ -235,11 +235,13 @@ describe('REWARDS', () => {
       'guarded_majority',
       'confidence',
       'view_consistency',
+      'perception',
     ]);
     for (const kind of REWARD_KINDS) {
       expect(REWARDS[kind].description, kind).toMatch(/^[^\n]{20,}$/);
     }
-    expect(rewardsReading('alpha')).toEqual(['ttrv']);
+    expect(rewardsReading('alpha')).toEqual(['ttrv', 'perception']);
+    expect(rewardsReading('perception_coef')).toEqual(['perception']);
     expect(rewardsReading('guard_threshold')).toEqual(['guarded_majority']);
     expect(rewardsReading('num_views')).toEqual(['view_consistency']);
     expect(rewardsReading('view_augmentations')).toEqual(['view_consistency']);
@@ -266,6 +268,8 @@ describe('computeRewards', () => {
       confidence: [-0.5, -1.5, -0.5],
       // One prompt is one view: the pool is its own votes.
       view_consistency: [0.5, 0.25, 0.5],
+      // The votes get TTRV's reward; the perception term is a loss term (ttrvStep).
+      perception: [0.5, 0.25, 0.5].map((r) => r + 0.75 * VOTES_ENTROPY_REWARD),
     };
     for (const reward of REWARD_KINDS) {
       const got = computeRewards(INPUTS, { ...SETTINGS, reward });

@@ -107,6 +107,9 @@ describe('TRL mapping', () => {
     ).toThrow(
       /^The "view_consistency" reward cannot be exported to TRL: it pools the votes of augmented views .* Choose another reward \(ttrv, frequency, majority, guarded_majority\)/,
     );
+    expect(() => trlRecipe({ ...RUN_SETTINGS, reward: 'perception' }, { kind: 'image' })).toThrow(
+      /^The "perception" reward cannot be exported to TRL: its perception term re-scores every completion after a masked image/,
+    );
     // The guard's batch std differs only under batch scaling.
     expect(recipe.differences.join(' ')).toMatch(/TRL's batch std includes the zero rewards/);
     const groupScaled = trlRecipe({ ...RUN_SETTINGS, scale_rewards: 'group' }, { kind: 'image' });

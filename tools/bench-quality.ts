@@ -88,10 +88,10 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
+export const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
 
 /** One split's line of the JSON contract, from the app's report. */
-function splitResult(report: DatasetReport, cleanAfter: number | null) {
+export function splitResult(report: DatasetReport, cleanAfter: number | null) {
   const scores = report.scores;
   if (!scores) throw new Error(`${report.split}: every item needs an answer to score the split`);
   return {
@@ -117,7 +117,7 @@ function splitResult(report: DatasetReport, cleanAfter: number | null) {
   };
 }
 
-type SplitResult = ReturnType<typeof splitResult>;
+export type SplitResult = ReturnType<typeof splitResult>;
 
 /** The issue's targets over the shifted splits (type drops over every split). */
 function checkTargets(results: Record<string, SplitResult>, shifted: string[], clean: string) {
@@ -144,7 +144,7 @@ function checkTargets(results: Record<string, SplitResult>, shifted: string[], c
 }
 
 /** The mean over seeds of every number of a split's result (flips too), same shape. */
-function meanResult(runs: SplitResult[]): SplitResult {
+export function meanResult(runs: SplitResult[]): SplitResult {
   const average = (values: unknown[]): unknown => {
     const first = values[0];
     if (typeof first === 'number') return round(mean(values as number[]));

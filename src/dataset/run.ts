@@ -196,6 +196,9 @@ export async function adaptOnDataset(
 
 export type DatasetRunResult = {
   report: DatasetReport;
+  /** The base model's answers to the scored items: a later run with the same seed and sampling
+   * settings on the same split may pass them back instead of computing them again. */
+  base: SideAnswers;
   /** The adapter the run trained and its CPU copy: the caller keeps or disposes it. */
   trained: TrainState;
   tensors: Float32Tensor[];
@@ -214,6 +217,8 @@ export async function runDataset(
   protocol: DatasetProtocol,
   onProgress: (progress: DatasetProgress) => void,
   signal?: AbortSignal,
+  /** The base answers of an earlier run of this split with this seed (bench:zoo compares rewards). */
+  baseAnswers?: SideAnswers,
 ): Promise<DatasetRunResult> {
   const { items } = dataset;
   const { schedule } = protocol;
@@ -257,7 +262,7 @@ export async function runDataset(
         ? await sampledAnswers(vlm, adapter, scoredPrompts, config, rows, signal)
         : null,
     });
-    const base = await answersOf(null, MAJORITY_SAMPLES);
+    const base = baseAnswers ?? (await answersOf(null, MAJORITY_SAMPLES));
     onProgress({ phase: 'evaluating base', done: scored.length, total: scored.length });
     const agreements: number[] = [];
     const { state: trained, tensors } = await adaptOnDataset(
@@ -315,7 +320,7 @@ export async function runDataset(
               adapted: adapted.greedy[exampleAt] ?? null,
             },
     };
-    return { report, trained, tensors };
+    return { report, base, trained, tensors };
   } finally {
     for (const prompt of [...prompts, ...views.flat()]) prompt.embeds.dispose();
   }

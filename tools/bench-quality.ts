@@ -103,6 +103,7 @@ export function splitResult(report: DatasetReport, cleanAfter: number | null) {
     base_avg16: round(scores.base.avg16),
     adapted_avg16: round(scores.adapted.avg16),
     base_maj32: round(scores.base.maj32),
+    base_view_vote: round(scores.base.view_vote),
     format_failures_base: round(scores.base.format_failures),
     format_failures_adapted: round(scores.adapted.format_failures),
     flips: scores.flips,

@@ -1,10 +1,9 @@
 // Every label-free reward (src/rl/rewards.ts REWARDS) under TTRV's protocol on every split of the
 // demo dataset, in one run, through the app's own dataset mode (src/dataset/run.ts), as
 // bench:quality runs one: greedy accuracy before and after, avg@16, flips, the clean split's
-// accuracy with each shifted split's adapter (forgetting), and the time per step. Beside them two
-// baselines that train nothing: self-consistency (the base model's maj@32) and a Zero-style vote
-// (arXiv 2405.18330: the greedy answer of each of num_views augmented views, the most common one
-// wins, ties to the image itself). Labels only score.
+// accuracy with each shifted split's adapter (forgetting), and the time per step. Beside them the
+// dataset report's baselines that train nothing: self-consistency (the base model's maj@32) and a
+// Zero-style vote over num_views views (src/dataset/run.ts viewVoteAnswers). Labels only score.
 //
 // `npm run bench:zoo -- [--json] [--rewards ttrv,frequency,…] [--seeds 0,1,2] [--splits …]
 //   [--set <setting>=<value> …] [--root DIR]`
@@ -22,12 +21,11 @@ import { greedyAnswers, openDataset, runDataset } from '../src/dataset/run';
 import { TTRV_PROTOCOL } from '../src/dataset/schedule';
 import type { IndexFile } from '../src/dataset/splits';
 import { loraSettingsOf } from '../src/engine/loraSettings';
-import { viewPlans } from '../src/image/augment';
-import { majorityAnswer, REWARD_KINDS, type RewardKind } from '../src/rl/rewards';
+import { REWARD_KINDS, type RewardKind } from '../src/rl/rewards';
 import { mean } from '../src/rl/stats';
 import { disposeTrainState } from '../src/session/ttrvStep';
-import type { PreparedPrompt, VisionLanguageModel } from '../src/session/visionLanguageModel';
-import { preparePrompt, prepareViewPrompts } from '../src/session/visionLanguageModel';
+import type { PreparedPrompt } from '../src/session/visionLanguageModel';
+import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import { meanResult, round, type SplitResult, splitResult } from './bench-quality';
@@ -72,31 +70,6 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-/** Zero-style vote: each view's greedy answer, the most common wins (view 0, the image, on ties). */
-async function zeroViewAnswers(
-  vlm: VisionLanguageModel,
-  dataset: OpenedDataset,
-  config: PlaygroundSettings,
-): Promise<string[]> {
-  const plans = viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1);
-  const answers: string[] = [];
-  for (const [i, item] of dataset.items.entries()) {
-    const image = await dataset.image(i);
-    const views = [
-      await preparePrompt(vlm, image, item.question),
-      ...(await prepareViewPrompts(vlm, image, item.question, plans)),
-    ];
-    try {
-      answers.push(
-        majorityAnswer(await greedyAnswers(vlm, null, views, config.max_completion_length)),
-      );
-    } finally {
-      for (const view of views) view.embeds.dispose();
-    }
-  }
-  return answers;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const args = readArgs(argv);
@@ -126,7 +99,6 @@ export async function main(argv: string[]): Promise<void> {
   /** results[reward][seed][split], and each reward's step times. */
   const results = new Map<RewardKind, Record<string, SplitResult>[]>();
   const stepSeconds = new Map<RewardKind, number[]>();
-  const zero: Record<string, number[]> = {};
   for (const seed of args.seeds) {
     const base = new Map<string, SideAnswers>();
     for (const reward of args.rewards) {
@@ -168,15 +140,6 @@ export async function main(argv: string[]): Promise<void> {
         progress(`seed ${seed} ${reward} ${name}: ${r.base_accuracy} → ${r.adapted_accuracy}`);
       }
       results.set(reward, [...(results.get(reward) ?? []), perSplit]);
-    }
-    const config = { ...DEFAULT_SETTINGS, ...args.overrides, seed };
-    for (const name of names) {
-      const dataset = await open(name);
-      const labeled = labeledItems(dataset.items);
-      if (!labeled) throw new Error(`${name}: every item needs an answer`);
-      const accuracy = scoreAnswers(labeled, await zeroViewAnswers(vlm, dataset, config)).accuracy;
-      zero[name] = [...(zero[name] ?? []), accuracy];
-      progress(`seed ${seed} zero-style vote over ${config.num_views} views, ${name}: ${accuracy}`);
     }
   }
   for (const prompt of cleanPrompts) prompt.embeds.dispose();
@@ -239,7 +202,7 @@ export async function main(argv: string[]): Promise<void> {
     baselines: {
       greedy: perSplitOf((name) => reference[name]?.base_accuracy ?? null),
       self_consistency: perSplitOf((name) => reference[name]?.base_maj32 ?? null),
-      zero_views: perSplitOf((name) => round(mean(zero[name] ?? []))),
+      zero_views: perSplitOf((name) => reference[name]?.base_view_vote ?? null),
     },
     load_average: loadavg().map((x) => Number(x.toFixed(2))),
     seconds: Math.round((performance.now() - started) / 1000),

@@ -182,7 +182,7 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
             <option value="held out">only items not adapted on</option>
           </select>
         </label>
-        <label title="32 sampled answers an item with the base model, 16 with the adapter: many times slower than greedy alone">
+        <label title="32 sampled answers an item with the base model, 16 with the adapter, and the base model's greedy answer to num_views views of each image: many times slower than greedy alone">
           <input
             type="checkbox"
             checked={sampled}
@@ -190,7 +190,7 @@ export function DatasetPanel({ splits, run, ready, onRun, onCancel, onOpenFolder
             data-testid="dataset-sampled"
             onChange={(event) => setSampled(event.currentTarget.checked)}
           />
-          also avg@16 and maj@32
+          also avg@16, maj@32 and the view vote
         </label>
         <button
           type="button"

@@ -14,7 +14,8 @@ function change(before: number, after: number): string {
 /**
  * A labeled dataset run's scores, before and after, overall and per question type: greedy
  * accuracy (TTRV's number) with its change, avg@16, the base model's maj@32 beside them (what an
- * agreement reward can at most teach), format failures and flips (spec §3, "What to report").
+ * agreement reward can at most teach) and a vote over augmented views (a baseline that trains
+ * nothing), format failures and flips (spec §3, "What to report").
  */
 export function DatasetResults({ scores }: { scores: Scores }) {
   const rows: [string, Group][] = [['all questions', scores], ...Object.entries(scores.per_type)];
@@ -29,6 +30,9 @@ export function DatasetResults({ scores }: { scores: Scores }) {
           <th title="mean accuracy of 16 samples at the run's temperature">avg@16</th>
           <th title="accuracy of the base model's majority of 32 samples: the sharpening ceiling">
             base maj@32
+          </th>
+          <th title="the most common greedy answer over the image and its augmented views (Zero-style): a baseline that trains nothing">
+            base view vote
           </th>
           <th title="greedy replies that are no answer of their question type">format failures</th>
           <th title="items wrong → right / right → wrong">flips</th>
@@ -49,6 +53,7 @@ export function DatasetResults({ scores }: { scores: Scores }) {
               {percent(group.base.avg16)} → {percent(group.adapted.avg16)}
             </td>
             <td>{percent(group.base.maj32)}</td>
+            <td>{percent(group.base.view_vote)}</td>
             <td>
               {percent(group.base.format_failures)} → {percent(group.adapted.format_failures)}
             </td>

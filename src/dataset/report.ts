@@ -1,8 +1,9 @@
 // What a dataset report says of a labeled split, before and after adaptation (spec §3, "What to
 // report"): greedy accuracy (TTRV's number), avg@16 (mean accuracy of 16 samples at the run's
 // temperature: TTRL's pass@1), the base model's maj@32 (the sharpening ceiling: an agreement reward
-// teaches at most the model's own majority), the format-failure rate, and flips. Overall and per
-// question type. Labels only score here; they never reach the reward.
+// teaches at most the model's own majority), a Zero-style vote over augmented views of the image
+// (a baseline that trains nothing), the format-failure rate, and flips. Overall and per question
+// type. Labels only score here; they never reach the reward.
 import { majorityAnswer } from '../rl/rewards';
 import { mean } from '../rl/stats';
 import type { LabeledItem } from './items';
@@ -17,6 +18,12 @@ export type SideAnswers = {
   greedy: readonly string[];
   /** Per item; null when the run did not sample (then avg@16 and maj@32 are null). */
   samples: readonly (readonly string[])[] | null;
+  /**
+   * Per item, the most common of the greedy answers to the image and its augmented views (Zero,
+   * arXiv 2405.18330, without its confidence filter); null when not computed (the adapted side,
+   * or a run that did not sample).
+   */
+  viewVotes: readonly string[] | null;
 };
 
 export type SideScores = {
@@ -24,6 +31,8 @@ export type SideScores = {
   avg16: number | null;
   /** Accuracy of the majority of MAJORITY_SAMPLES samples; null with fewer samples. */
   maj32: number | null;
+  /** Accuracy of the vote over views (SideAnswers.viewVotes); null when it was not computed. */
+  view_vote: number | null;
   /** Share of greedy answers that are no answer of their question type at all. */
   format_failures: number;
 };
@@ -80,6 +89,7 @@ function sideScores(
     maj32: enough(MAJORITY_SAMPLES)
       ? share((i) => majorityAnswer(samplesOf(i).slice(0, MAJORITY_SAMPLES)) === label(i))
       : null,
+    view_vote: side.viewVotes ? share((i) => side.viewVotes?.[i] === label(i)) : null,
     format_failures: share(
       (i) => !spaces.get((items[i] as LabeledItem).type)?.has(side.greedy[i] ?? ''),
     ),

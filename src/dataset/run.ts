@@ -9,8 +9,10 @@ import type { Adapter } from '../engine/model';
 import { sample } from '../engine/sampling';
 import type { TrainState } from '../engine/train';
 import type { Float32Tensor } from '../formats/safetensors';
+import { type ViewPlan, viewPlans } from '../image/augment';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
+import { majorityAnswer } from '../rl/rewards';
 import { errorCodeOf, messageOf, PlaygroundError } from '../session/errors';
 import type { PromptViews, StepReport } from '../session/ttrvStep';
 import {
@@ -144,6 +146,34 @@ export async function greedyAnswers(
   return answers;
 }
 
+/**
+ * Zero-style vote for each item: the greedy answers to the image (`prompts[i]`) and to each of its
+ * augmented views under `plans`, the most common wins (the image's own on ties). The views are
+ * prepared one item at a time and disposed at once.
+ */
+export async function viewVoteAnswers(
+  vlm: VisionLanguageModel,
+  dataset: OpenedDataset,
+  indices: readonly number[],
+  prompts: readonly PreparedPrompt[],
+  plans: readonly ViewPlan[],
+  maxNewTokens: number,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const answers: string[] = [];
+  for (const i of indices) {
+    const prompt = prompts[i] as PreparedPrompt;
+    const views = await prepareViewPrompts(vlm, await dataset.image(i), prompt.question, plans);
+    try {
+      const greedy = await greedyAnswers(vlm, null, [prompt, ...views], maxNewTokens, signal);
+      answers.push(majorityAnswer(greedy));
+    } finally {
+      for (const view of views) view.embeds.dispose();
+    }
+  }
+  return answers;
+}
+
 /** `rows` extracted answers to each prompt, sampled at the config's temperature. */
 export async function sampledAnswers(
   vlm: VisionLanguageModel,
@@ -261,8 +291,23 @@ export async function runDataset(
       samples: sampling
         ? await sampledAnswers(vlm, adapter, scoredPrompts, config, rows, signal)
         : null,
+      viewVotes: null,
     });
-    const base = baseAnswers ?? (await answersOf(null, MAJORITY_SAMPLES));
+    const base = baseAnswers ?? {
+      ...(await answersOf(null, MAJORITY_SAMPLES)),
+      // The baseline that trains nothing, with the run's views (num_views, view_augmentations).
+      viewVotes: sampling
+        ? await viewVoteAnswers(
+            vlm,
+            dataset,
+            scored,
+            prompts,
+            viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1),
+            greedyLength,
+            signal,
+          )
+        : null,
+    };
     onProgress({ phase: 'evaluating base', done: scored.length, total: scored.length });
     const agreements: number[] = [];
     const { state: trained, tensors } = await adaptOnDataset(

@@ -43,10 +43,13 @@ describe('scoreDataset', () => {
         Array(32).fill('B'),
         Array(32).fill('D'),
       ],
+      // The vote over views: right on items 1 and 4 only.
+      viewVotes: ['red', 'red', 'C', 'C'],
     };
     const adapted = {
       greedy: ['blue', 'blue', 'B', 'C'],
       samples: repeat(['blue', 'blue', 'B', 'C'], 16),
+      viewVotes: null,
     };
     const scores = scoreDataset(ITEMS, base, adapted);
     expect(scores.n_items).toBe(4);
@@ -56,6 +59,9 @@ describe('scoreDataset', () => {
     expect(scores.base.avg16).toBe((0.5 + 1 + 1 + 0) / 4);
     expect(scores.base.maj32).toBe(0.5); // blue ✗, blue ✓, B ✓, D ✗
     expect(scores.adapted.maj32).toBeNull(); // only 16 samples each
+    expect(scores.base.view_vote).toBe(0.5);
+    expect(scores.adapted.view_vote).toBeNull();
+    expect(scores.per_type.mc?.base.view_vote).toBe(0.5);
     // 'a blue thing' is no colour, and 'A' is no label of the mc type in this split.
     expect(scores.base.format_failures).toBe(0.5);
     expect(scores.adapted.format_failures).toBe(0);
@@ -66,9 +72,15 @@ describe('scoreDataset', () => {
   });
 
   it('leaves avg@16 and maj@32 out when the run did not sample', () => {
-    const greedy = { greedy: ['red', 'blue', 'B', 'C'], samples: null };
+    const greedy = { greedy: ['red', 'blue', 'B', 'C'], samples: null, viewVotes: null };
     const scores = scoreDataset(ITEMS, greedy, greedy);
-    expect(scores.base).toEqual({ accuracy: 1, avg16: null, maj32: null, format_failures: 0 });
+    expect(scores.base).toEqual({
+      accuracy: 1,
+      avg16: null,
+      maj32: null,
+      view_vote: null,
+      format_failures: 0,
+    });
     expect(scores.flips).toEqual({ to_correct: 0, to_wrong: 0 });
   });
 });

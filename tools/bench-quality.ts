@@ -13,7 +13,7 @@
 // Progress goes to stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
 import { labeledItems, scoreAnswers } from '../src/dataset/items';
-import type { DatasetReport, OpenedDataset } from '../src/dataset/run';
+import type { DatasetReport, DatasetRunResult, OpenedDataset } from '../src/dataset/run';
 import { greedyAnswers, openDataset, runDataset } from '../src/dataset/run';
 import type { DatasetProtocol } from '../src/dataset/schedule';
 import { TTRV_PROTOCOL } from '../src/dataset/schedule';
@@ -26,7 +26,7 @@ import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
 import type { BenchBackend } from './node-app';
-import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from './node-app';
+import { BENCH_OPTIONS, type NodeApp, openNodeApp, weightFormatArg } from './node-app';
 import { settingOverrides } from './setting-overrides';
 
 /** The issue's targets, checked without labels ever reaching the reward. */
@@ -162,6 +162,52 @@ export function meanResult(runs: SplitResult[]): SplitResult {
   return average(runs) as SplitResult;
 }
 
+/**
+ * The served app's splits (only those named, if any), the clean one, and the clean split's
+ * prompts, to score every shifted split's adapter on it (forgetting). `close` frees the prompts.
+ */
+export async function openBenchSplits(app: NodeApp, only: string[] | null) {
+  const { vlm } = app;
+  const response = await fetch(app.datasetUrl('index.json'));
+  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
+  const index = (await response.json()) as IndexFile;
+  const names = Object.keys(index.splits).filter((s) => !only || only.includes(s));
+  const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
+  if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
+  const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
+  const open = (name: string): Promise<OpenedDataset> =>
+    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
+  const clean = await open(cleanName);
+  const cleanItems = labeledItems(clean.items);
+  if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
+  const cleanPrompts: PreparedPrompt[] = [];
+  for (const [i, item] of clean.items.entries()) {
+    cleanPrompts.push(await preparePrompt(vlm, await clean.image(i), item.question));
+  }
+  return {
+    names,
+    cleanName,
+    shifted: names.filter((s) => index.splits[s]?.shifted),
+    open,
+    /** The clean split's greedy accuracy with the adapter a run on split `name` trained. */
+    cleanAfter: async (name: string, run: DatasetRunResult, config: PlaygroundSettings) =>
+      name === cleanName
+        ? (run.report.scores?.adapted.accuracy ?? null)
+        : scoreAnswers(
+            cleanItems,
+            await greedyAnswers(
+              vlm,
+              run.trained.adapter,
+              cleanPrompts,
+              config.max_completion_length,
+            ),
+          ).accuracy,
+    close: () => {
+      for (const prompt of cleanPrompts) prompt.embeds.dispose();
+    },
+  };
+}
+
 export async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const args = readArgs(argv);
@@ -170,23 +216,10 @@ export async function main(argv: string[]): Promise<void> {
 
   const app = await openNodeApp(args.backend, args.root, weightFormatArg(args.weights));
   const { vlm } = app;
-  const response = await fetch(app.datasetUrl('index.json'));
-  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
-  const index = (await response.json()) as IndexFile;
-  const names = Object.keys(index.splits).filter((s) => !args.splits || args.splits.includes(s));
-  const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
-  if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
-  const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
-  const open = (name: string): Promise<OpenedDataset> =>
-    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
-  // The clean split's prompts, to score every shifted split's adapter on it (forgetting).
-  const clean = await open(cleanName);
-  const cleanItems = labeledItems(clean.items);
-  if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
-  const cleanPrompts: PreparedPrompt[] = [];
-  for (const [i, item] of clean.items.entries()) {
-    cleanPrompts.push(await preparePrompt(vlm, await clean.image(i), item.question));
-  }
+  const { names, cleanName, shifted, open, cleanAfter, close } = await openBenchSplits(
+    app,
+    args.splits,
+  );
 
   const perSeed: Record<string, SplitResult>[] = [];
   for (const seed of args.seeds) {
@@ -196,7 +229,7 @@ export async function main(argv: string[]): Promise<void> {
     const results: Record<string, SplitResult> = {};
     for (const name of names) {
       const dataset = await open(name);
-      const { report, trained } = await runDataset(
+      const run = await runDataset(
         vlm,
         dataset,
         config,
@@ -212,25 +245,18 @@ export async function main(argv: string[]): Promise<void> {
           } else if (done === total) progress(`seed ${seed} ${name}: ${phase} done`);
         },
       );
-      const cleanAfter =
-        name === cleanName
-          ? (report.scores?.adapted.accuracy ?? null)
-          : scoreAnswers(
-              cleanItems,
-              await greedyAnswers(vlm, trained.adapter, cleanPrompts, config.max_completion_length),
-            ).accuracy;
-      disposeTrainState(trained);
-      results[name] = splitResult(report, cleanAfter);
+      const after = await cleanAfter(name, run, config);
+      disposeTrainState(run.trained);
+      results[name] = splitResult(run.report, after);
       progress(
         `seed ${seed} ${name}: base ${results[name].base_accuracy}, adapted ${results[name].adapted_accuracy}, maj@32 ${results[name].base_maj32}`,
       );
     }
     perSeed.push(results);
   }
-  for (const prompt of cleanPrompts) prompt.embeds.dispose();
+  close();
   await app.close();
 
-  const shifted = names.filter((s) => index.splits[s]?.shifted);
   const first = perSeed[0] ?? {};
   const meanSplits = Object.fromEntries(
     names.map((name) => [name, meanResult(perSeed.map((r) => r[name] as SplitResult))]),

@@ -14,21 +14,16 @@
 // seed and shared by every reward (they depend on neither).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { labeledItems, scoreAnswers } from '../src/dataset/items';
 import type { SideAnswers } from '../src/dataset/report';
-import type { OpenedDataset } from '../src/dataset/run';
-import { greedyAnswers, openDataset, runDataset } from '../src/dataset/run';
+import { runDataset } from '../src/dataset/run';
 import { TTRV_PROTOCOL } from '../src/dataset/schedule';
-import type { IndexFile } from '../src/dataset/splits';
 import { loraSettingsOf } from '../src/engine/loraSettings';
 import { REWARD_KINDS, type RewardKind } from '../src/rl/rewards';
 import { mean } from '../src/rl/stats';
 import { disposeTrainState } from '../src/session/ttrvStep';
-import type { PreparedPrompt } from '../src/session/visionLanguageModel';
-import { preparePrompt } from '../src/session/visionLanguageModel';
 import type { PlaygroundSettings } from '../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../src/settings';
-import { meanResult, round, type SplitResult, splitResult } from './bench-quality';
+import { meanResult, openBenchSplits, round, type SplitResult, splitResult } from './bench-quality';
 import { BENCH_OPTIONS, openNodeApp } from './node-app';
 import { settingOverrides } from './setting-overrides';
 
@@ -78,23 +73,10 @@ export async function main(argv: string[]): Promise<void> {
 
   const app = await openNodeApp('wasm', args.root);
   const { vlm } = app;
-  const response = await fetch(app.datasetUrl('index.json'));
-  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
-  const index = (await response.json()) as IndexFile;
-  const names = Object.keys(index.splits).filter((s) => !args.splits || args.splits.includes(s));
-  const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
-  if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
-  const shifted = names.filter((s) => index.splits[s]?.shifted);
-  const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
-  const open = (name: string): Promise<OpenedDataset> =>
-    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
-  const clean = await open(cleanName);
-  const cleanItems = labeledItems(clean.items);
-  if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
-  const cleanPrompts: PreparedPrompt[] = [];
-  for (const [i, item] of clean.items.entries()) {
-    cleanPrompts.push(await preparePrompt(vlm, await clean.image(i), item.question));
-  }
+  const { names, cleanName, shifted, open, cleanAfter, close } = await openBenchSplits(
+    app,
+    args.splits,
+  );
 
   /** results[reward][seed][split], and each reward's step times. */
   const results = new Map<RewardKind, Record<string, SplitResult>[]>();
@@ -122,27 +104,16 @@ export async function main(argv: string[]): Promise<void> {
           base.get(name),
         );
         base.set(name, run.base);
-        const cleanAfter =
-          name === cleanName
-            ? (run.report.scores?.adapted.accuracy ?? null)
-            : scoreAnswers(
-                cleanItems,
-                await greedyAnswers(
-                  vlm,
-                  run.trained.adapter,
-                  cleanPrompts,
-                  config.max_completion_length,
-                ),
-              ).accuracy;
+        const after = await cleanAfter(name, run, config);
         disposeTrainState(run.trained);
-        perSplit[name] = splitResult(run.report, cleanAfter);
+        perSplit[name] = splitResult(run.report, after);
         const r = perSplit[name];
         progress(`seed ${seed} ${reward} ${name}: ${r.base_accuracy} → ${r.adapted_accuracy}`);
       }
       results.set(reward, [...(results.get(reward) ?? []), perSplit]);
     }
   }
-  for (const prompt of cleanPrompts) prompt.embeds.dispose();
+  close();
   await app.close();
 
   const rewards: Record<string, unknown> = {};

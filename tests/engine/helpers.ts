@@ -4,8 +4,10 @@ import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
 import { PROJECTIONS } from '../../src/engine/layout';
 import { initLora } from '../../src/engine/lora';
-import type { LoraSettings } from '../../src/engine/loraSettings';
+import { DEFAULT_LORA_SETTINGS, type LoraSettings } from '../../src/engine/loraSettings';
+import type { TextModel } from '../../src/engine/model';
 import { dequantize, type Weight } from '../../src/engine/quant';
+import { randomWeights } from '../../src/engine/weights';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
 /** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */
@@ -113,4 +115,80 @@ export function loraWithNonZeroB(
     }
   }
   return params;
+}
+
+/**
+ * The finite-difference checks' fixture (float64, for the `cpu` device): a tiny model and a LoRA
+ * on it whose B matrices are `fillB` of their element indices instead of PEFT's zeros, so that
+ * every A gets a gradient too.
+ */
+export function float64Fixture(
+  modelSeed: number,
+  loraSeed: number,
+  fillB: (indices: np.Array) => np.Array,
+) {
+  const f64 = np.float64;
+  const config = tinyConfig({
+    hiddenSize: 8,
+    intermediateSize: 12,
+    numHeads: 2,
+    numKvHeads: 1,
+    headDim: 4,
+    vocabSize: 16,
+  });
+  const model: TextModel = {
+    config,
+    weights: randomWeights(config, modelSeed, { dtype: f64, std: 0.5 }),
+    textPrefix: 'model.',
+    format: 'f32',
+  };
+  const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
+  const params = initLora(config, loraConfig, loraSeed, { dtype: f64 });
+  for (const layer of params.layers) {
+    for (const pair of Object.values(layer)) {
+      const b = pair.b;
+      pair.b = fillB(np.arange(b.size).reshape(b.shape).astype(f64)).mul(0.5);
+      b.dispose();
+    }
+  }
+  return { config, model, loraConfig, params };
+}
+
+/** PyTorch gradcheck's defaults. */
+export const GRADCHECK = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 } as const;
+
+/**
+ * Central differences (GRADCHECK.eps) of `lossAt` in the elements `pick` chooses of every leaf of
+ * `params` (float64), beside the same elements of `grads`.
+ */
+export async function centralDifferences(
+  params: LoraParams,
+  grads: LoraParams,
+  pick: (leaf: number, size: number) => number[],
+  lossAt: (p: LoraParams) => Promise<number>,
+): Promise<{ leaf: number; element: number; analytic: number; numeric: number }[]> {
+  const [leaves, def] = tree.flatten(params) as [np.Array[], tree.JsTreeDef];
+  const gradLeaves = tree.leaves(grads) as np.Array[];
+  const out = [];
+  for (const [i, leaf] of leaves.entries()) {
+    const base = await host(leaf);
+    const analytic = await host(gradLeaves[i] as np.Array);
+    for (const k of new Set(pick(i, base.length))) {
+      const shifted = async (delta: number) => {
+        const data = Float64Array.from(base);
+        data[k] = (data[k] as number) + delta;
+        const others = leaves.map((x, j) =>
+          j === i ? np.array(data, { dtype: np.float64 }).reshape(x.shape) : x.ref,
+        );
+        const p = tree.unflatten(def, others) as LoraParams;
+        const loss = await lossAt(p);
+        tree.dispose(p);
+        return loss;
+      };
+      const numeric =
+        ((await shifted(GRADCHECK.eps)) - (await shifted(-GRADCHECK.eps))) / (2 * GRADCHECK.eps);
+      out.push({ leaf: i, element: k, analytic: analytic[k] as number, numeric });
+    }
+  }
+  return out;
 }

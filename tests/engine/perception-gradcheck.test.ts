@@ -10,17 +10,10 @@ import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
 import { embedTokens } from '../../src/engine/inputs';
-import { initLora } from '../../src/engine/lora';
-import { DEFAULT_LORA_SETTINGS } from '../../src/engine/loraSettings';
-import type { Adapter, TextModel } from '../../src/engine/model';
+import type { Adapter } from '../../src/engine/model';
 import type { GrpoOptions, PromptGroup } from '../../src/engine/train';
 import { completionLogprobs, grpoGradients } from '../../src/engine/train';
-import { randomWeights } from '../../src/engine/weights';
-import { host, tinyConfig } from './helpers';
-
-const EPS = 1e-6;
-const ATOL = 1e-5;
-const RTOL = 1e-3;
+import { centralDifferences, float64Fixture, GRADCHECK } from './helpers';
 
 describe('perception term gradient, float64 finite differences (cpu)', () => {
   beforeAll(async () => {
@@ -29,30 +22,7 @@ describe('perception term gradient, float64 finite differences (cpu)', () => {
   });
 
   it('equals central differences of the policy loss plus γ·(masked log-probs − real log-probs)', async () => {
-    const f64 = np.float64;
-    const config = tinyConfig({
-      hiddenSize: 8,
-      intermediateSize: 12,
-      numHeads: 2,
-      numKvHeads: 1,
-      headDim: 4,
-      vocabSize: 16,
-    });
-    const model: TextModel = {
-      config,
-      weights: randomWeights(config, 4, { dtype: f64, std: 0.5 }),
-      textPrefix: 'model.',
-      format: 'f32',
-    };
-    const loraConfig = { ...DEFAULT_LORA_SETTINGS, r: 2, lora_alpha: 4 };
-    const params = initLora(config, loraConfig, 6, { dtype: f64 });
-    for (const layer of params.layers) {
-      for (const pair of Object.values(layer)) {
-        const b = pair.b;
-        pair.b = np.cos(np.arange(b.size).reshape(b.shape).astype(f64)).mul(0.5);
-        b.dispose();
-      }
-    }
+    const { config, model, loraConfig, params } = float64Fixture(4, 6, np.cos);
     // The "image" is the prompt's middle positions: the masked prompt differs only there.
     const real = embedTokens(model.weights.embed, [[3, 7, 11, 2]]);
     const masked = embedTokens(model.weights.embed, [[3, 0, 0, 2]]);
@@ -123,33 +93,20 @@ describe('perception term gradient, float64 finite differences (cpu)', () => {
     expect(sums.auxiliaryLogp).toBeCloseTo(w * sum(at.masked), 10);
     expect(sums.auxiliaryLogp).not.toBeCloseTo(sums.logp, 3);
 
-    const [leaves, def] = tree.flatten(params) as [np.Array[], tree.JsTreeDef];
-    const gradLeaves = tree.leaves(grads) as np.Array[];
-    let checked = 0;
-    let largest = 0;
-    for (const [i, leaf] of leaves.entries()) {
-      const base = await host(leaf);
-      const analytic = await host(gradLeaves[i] as np.Array);
-      const k = (5 * i + 1) % base.length;
-      const shifted = async (delta: number) => {
-        const data = Float64Array.from(base);
-        data[k] = (data[k] as number) + delta;
-        const others = leaves.map((x, j) =>
-          j === i ? np.array(data, { dtype: f64 }).reshape(x.shape) : x.ref,
-        );
-        const p = tree.unflatten(def, others) as LoraParams;
-        const { loss } = await lossAt(p);
-        tree.dispose(p);
-        return loss;
-      };
-      const numeric = ((await shifted(EPS)) - (await shifted(-EPS))) / (2 * EPS);
-      const a = analytic[k] as number;
-      expect(Math.abs(a - numeric)).toBeLessThanOrEqual(ATOL + RTOL * Math.abs(numeric));
-      largest = Math.max(largest, Math.abs(numeric));
-      checked++;
+    const checks = await centralDifferences(
+      params,
+      grads as LoraParams,
+      (i, size) => [(5 * i + 1) % size],
+      async (p) => (await lossAt(p)).loss,
+    );
+    for (const { analytic, numeric } of checks) {
+      expect(Math.abs(analytic - numeric)).toBeLessThanOrEqual(
+        GRADCHECK.atol + GRADCHECK.rtol * Math.abs(numeric),
+      );
     }
-    expect(checked).toBe(2 * 7 * config.numLayers);
-    expect(largest).toBeGreaterThan(1e-3); // the check is not vacuous
+    expect(checks).toHaveLength(2 * 7 * config.numLayers);
+    // The check is not vacuous.
+    expect(Math.max(...checks.map((c) => Math.abs(c.numeric)))).toBeGreaterThan(1e-3);
     tree.dispose([grads, params, real, masked, model.weights]);
   }, 600_000);
 });

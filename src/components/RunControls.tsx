@@ -59,6 +59,14 @@ export function RunControls({ run, maxSteps, ready, onStart, onPause, onStep, on
             {latest ? `${latest.answer_entropy.toFixed(3)} nats` : '–'}
           </dd>
         </div>
+        {latest?.perception_gap != null && (
+          <div title="mean token log-prob of the trained answers with the image minus with it masked: how much they lean on the image (reward perception)">
+            <dt>perception gap</dt>
+            <dd data-testid="perception-gap-value" data-value={latest.perception_gap}>
+              {`${latest.perception_gap.toFixed(3)} nats`}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>status</dt>
           <dd data-testid="run-status" data-value={run.status}>

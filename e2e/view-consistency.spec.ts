@@ -1,6 +1,6 @@
-// The view_consistency reward as a user picks it: set in the settings panel with three views, a
-// few steps on a demo sample, the votes of each view under base vs adapted, and the reward chart
-// named after it.
+// The view_consistency and perception rewards as a user picks them in the settings panel: three
+// views and a few steps on a demo sample show the votes of each view under base vs adapted;
+// perception shows the perception gap; the reward chart is named after the reward in use.
 import { expect, test } from '@playwright/test';
 import { openPlayground } from './helpers';
 
@@ -51,5 +51,30 @@ test('view_consistency shows the votes of each view and names itself in the rewa
   }
   await expect(page.getByTestId('chart-reward')).toContainText('reward (view_consistency)');
   await expect(page.getByTestId('chart-reward')).toHaveAttribute('data-points', '2');
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+});
+
+test('perception shows how much the answers lean on the image, and names itself in the reward chart', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await openPlayground(page);
+  await page.locator('.sample').nth(2).click();
+  await expect(page.getByTestId('image-preview')).toBeVisible();
+  await expect(page.getByTestId('setting-perception_coef')).toBeDisabled();
+  await page.getByTestId('setting-reward').selectOption('perception');
+  await expect(page.getByTestId('setting-perception_coef')).toBeEnabled();
+  await page.getByTestId('setting-num_votes').fill(String(VOTES));
+  await page.getByTestId('setting-num_generations').fill('4');
+  await expect(page.getByTestId('perception-gap-value')).toHaveCount(0);
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('step-count')).toHaveAttribute('data-value', '1', {
+    timeout: 240_000,
+  });
+  const gap = Number(await page.getByTestId('perception-gap-value').getAttribute('data-value'));
+  expect(Number.isFinite(gap)).toBe(true);
+  await expect(page.getByTestId('perception-gap-value')).toContainText(' nats');
+  await expect(page.getByTestId('view-votes')).toHaveCount(0); // the masked view is not voted on
+  await expect(page.getByTestId('chart-reward')).toContainText('reward (perception)');
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
 });

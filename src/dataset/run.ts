@@ -147,31 +147,24 @@ export async function greedyAnswers(
 }
 
 /**
- * Zero-style vote for each item: the greedy answers to the image (`prompts[i]`) and to each of its
- * augmented views under `plans`, the most common wins (the image's own on ties). The views are
- * prepared one item at a time and disposed at once.
+ * Zero-style vote for one item: the base model's greedy answers to the image (`prompt`) and to
+ * each of its augmented views under `plans`, the most common wins (the image's own on ties). The
+ * views are disposed at once.
  */
-export async function viewVoteAnswers(
+export async function viewVoteAnswer(
   vlm: VisionLanguageModel,
-  dataset: OpenedDataset,
-  indices: readonly number[],
-  prompts: readonly PreparedPrompt[],
+  image: RawImage,
+  prompt: PreparedPrompt,
   plans: readonly ViewPlan[],
   maxNewTokens: number,
   signal?: AbortSignal,
-): Promise<string[]> {
-  const answers: string[] = [];
-  for (const i of indices) {
-    const prompt = prompts[i] as PreparedPrompt;
-    const views = await prepareViewPrompts(vlm, await dataset.image(i), prompt.question, plans);
-    try {
-      const greedy = await greedyAnswers(vlm, null, [prompt, ...views], maxNewTokens, signal);
-      answers.push(majorityAnswer(greedy));
-    } finally {
-      for (const view of views) view.embeds.dispose();
-    }
+): Promise<string> {
+  const views = await prepareViewPrompts(vlm, image, prompt.question, plans);
+  try {
+    return majorityAnswer(await greedyAnswers(vlm, null, [prompt, ...views], maxNewTokens, signal));
+  } finally {
+    for (const view of views) view.embeds.dispose();
   }
-  return answers;
 }
 
 /** `rows` extracted answers to each prompt, sampled at the config's temperature. */
@@ -275,14 +268,26 @@ export async function runDataset(
   /** Per item, the prompts of its augmented views: only for the items adapted on (the scores are
    * of the images themselves), so the device holds num_views prompts for those few alone. */
   const views: PreparedPrompt[][] = [];
+  // The baseline that trains nothing, with the run's views (num_views, view_augmentations): voted
+  // while each scored item's image is in hand, unless the caller brought the base answers.
+  const votePlans =
+    sampling && !baseAnswers
+      ? viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1)
+      : null;
+  const viewVotes = new Map<number, string>();
+  const scoredSet = new Set(scored);
   try {
     for (const [i, item] of items.entries()) {
       signal?.throwIfAborted();
       const image = await dataset.image(i);
-      prompts.push(await preparePrompt(vlm, image, item.question));
+      const prompt = await preparePrompt(vlm, image, item.question);
+      prompts.push(prompt);
       views.push(
         adaptedOn.has(i) ? await prepareViewPrompts(vlm, image, item.question, plans) : [],
       );
+      if (votePlans && scoredSet.has(i)) {
+        viewVotes.set(i, await viewVoteAnswer(vlm, image, prompt, votePlans, greedyLength, signal));
+      }
       onProgress({ phase: 'preparing', done: i + 1, total: items.length });
     }
     const scoredPrompts = scored.map((i) => prompts[i] as PreparedPrompt);
@@ -295,18 +300,7 @@ export async function runDataset(
     });
     const base = baseAnswers ?? {
       ...(await answersOf(null, MAJORITY_SAMPLES)),
-      // The baseline that trains nothing, with the run's views (num_views, view_augmentations).
-      viewVotes: sampling
-        ? await viewVoteAnswers(
-            vlm,
-            dataset,
-            scored,
-            prompts,
-            viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1),
-            greedyLength,
-            signal,
-          )
-        : null,
+      viewVotes: votePlans ? scored.map((i) => viewVotes.get(i) as string) : null,
     };
     onProgress({ phase: 'evaluating base', done: scored.length, total: scored.length });
     const agreements: number[] = [];

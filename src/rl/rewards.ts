@@ -159,9 +159,8 @@ function checkGenerations(completions: number, numGenerations: number): void {
 
 /** p(a_j) = count(a_j) / all votes, for each of the first numGenerations votes. */
 export function frequencyRewards(votes: readonly string[], numGenerations: number): number[] {
-  checkGenerations(votes.length, numGenerations);
-  const counts = countVotes(votes);
-  return votes.slice(0, numGenerations).map((vote) => (counts.get(vote) ?? 0) / votes.length);
+  // One prompt's votes are a pool of one view.
+  return viewConsistencyRewards([votes], numGenerations)[0] as number[];
 }
 
 /** TTRV's combined reward r_j = p(a_j) + alpha · entropyReward (spec §1.4). */
@@ -306,7 +305,7 @@ export function computeRewards(votes: RewardInputs, settings: RewardSettings): n
       return confidenceRewards(votes.logprobs, n);
     case 'view_consistency':
       // A prompt alone is an image with one view: its votes are the whole pool.
-      return viewConsistencyRewards([answers], n)[0] as number[];
+      return frequencyRewards(answers, n);
     case 'perception':
       // The perception term is not a reward of the votes but a loss term on the masked image's
       // re-scoring (src/session/ttrvStep.ts, perceptionGroups): the votes get TTRV's reward.

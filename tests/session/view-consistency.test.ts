@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenedDataset } from '../../src/dataset/run';
-import { greedyAnswers, viewVoteAnswers } from '../../src/dataset/run';
+import { greedyAnswers, viewVoteAnswer } from '../../src/dataset/run';
 import { exportLoraTensors } from '../../src/engine/lora';
 import { loraSettingsOf } from '../../src/engine/loraSettings';
 import { viewPlans } from '../../src/image/augment';
@@ -117,25 +116,15 @@ describe('a view_consistency step', () => {
 
   it('gives the dataset report’s view vote: the most common greedy answer over the views', async () => {
     const [original] = prompts as [PreparedPrompt];
-    const dataset = {
-      name: 'one',
-      items: [
-        { line: 1, image: 'clean-0000.png', question: QUESTION, answer: null, type: 'color' },
-      ],
-      image: async () => image,
-      imageUrl: () => '',
-    } as unknown as OpenedDataset;
     const greedy = await greedyAnswers(vlm, null, [original], CONFIG.max_completion_length);
     // No views: the vote is the greedy answer itself.
-    expect(await viewVoteAnswers(vlm, dataset, [0], [original], [], 4)).toEqual(greedy);
+    expect([await viewVoteAnswer(vlm, image, original, [], 4)]).toEqual(greedy);
     const plans = viewPlans(5, ['crop', 'flip', 'color'], 3).slice(1);
     const views = await prepareViewPrompts(vlm, image, QUESTION, plans);
     const each = await greedyAnswers(vlm, null, [original, ...views], 4);
     for (const view of views) view.embeds.dispose();
     const before = visionRuns;
-    expect(await viewVoteAnswers(vlm, dataset, [0], [original], plans, 4)).toEqual([
-      majorityAnswer(each),
-    ]);
+    expect(await viewVoteAnswer(vlm, image, original, plans, 4)).toBe(majorityAnswer(each));
     expect(visionRuns - before).toBe(plans.length);
   });
 });

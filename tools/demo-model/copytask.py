@@ -10,17 +10,13 @@ reply). Item `k` is a pure function of (seed, k).
 
 The copy probe: give a real item's prompt (with its image) the reply prefix " It is <gold word>." and
 take the argmax of the next-token logits over the four letters; the fraction equal to the gold letter.
-
-    nice -n 15 /usr/bin/python3 tools/demo-model/copytask.py --steps 1500   # development experiment
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import time
 
 import numpy as np
 import torch
@@ -135,31 +131,6 @@ def copy_loss(model, groups, lm_weight=1.0):
     return letter + lm_weight * other, letter
 
 
-def train_copy(model, enc, pad_id, seed, short_steps, full_steps, batch=32, lr=2e-3, warmup=50, queries=6, log=print, every=500):
-    """Phase 0 of a build with the copy curriculum (docs/decisions.md, "copy curriculum"): `short_steps`
-    on options-only prompts, then `full_steps` on the real prompts, `queries` letter targets per reply
-    plus the next-token loss on every other token; AdamW as train.py, constant LR after a linear
-    warm-up. Deterministic: item k of the copy stream is a pure function of (seed, k), no other
-    randomness (the torch RNG is not used)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
-    model.train()
-    t0, ema, steps = time.time(), None, short_steps + full_steps
-    for step in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / warmup)
-        groups = copy_batch(enc, step * batch, batch, seed, pad_id, queries=queries, short=step < short_steps, lm=True)
-        loss, letter = copy_loss(model, groups)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema = letter.item() if ema is None else 0.95 * ema + 0.05 * letter.item()
-        if (step + 1) % every == 0 or step == steps - 1:
-            log(f"copy step {step + 1}/{steps} letter loss {ema:.4f} {time.time() - t0:.0f}s")
-    model.eval()
-    return model
-
-
 @torch.no_grad()
 def probe(model, tok, enc, items, with_image=True):
     """Copy probe: fraction of items where argmax over A-D after " It is <gold word>." is the gold letter.
@@ -193,91 +164,3 @@ def val_choice_items(seed, n=120):
             out[q].append(shapes.make_item("val", i, seed))
         i += 1
     return out
-
-
-def main():
-    import train
-    from build import SEED
-    from corpus import domain_corpus
-    from model import VLM, Config
-    from tokenizer import Tokenizer
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=1500)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--warmup", type=int, default=50)
-    ap.add_argument("--two-first", type=int, default=0, help="steps with 2 options before the 4-option items")
-    ap.add_argument("--full-loss", action="store_true", help="loss on the whole reply, not only the letter")
-    ap.add_argument("--queries", type=int, default=1)
-    ap.add_argument("--wide", action="store_true", help="experiment: decoder hidden 256, 8 heads / 4 KV heads, MLP 512")
-    ap.add_argument("--forward", action="store_true", help="letter -> word replies (B. blue) instead of word -> letter")
-    ap.add_argument("--lm", action="store_true", help="also next-token loss on the prompt and the rest of the reply")
-    ap.add_argument("--short-steps", type=int, default=0, help="first steps with the options-only prompt")
-    ap.add_argument("--every", type=int, default=100)
-    ap.add_argument("--n-probe", type=int, default=60)
-    ap.add_argument("--load", default=None)
-    ap.add_argument("--save", default=None)
-    ap.add_argument("--then-steps", type=int, default=0, help="then normal image training (phase-1a recipe) for this many steps")
-    ap.add_argument("--then-batch", type=int, default=32)
-    ap.add_argument("--then-lr", type=float, default=2e-3)
-    ap.add_argument("--then-every", type=int, default=200)
-    ap.add_argument("--then-copy", type=int, default=0, help="copy items per step mixed into the image training")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    tok = Tokenizer.build(domain_corpus())
-    c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"])
-    if args.wide:
-        c = Config(vocab_size=len(tok.vocab), image_token_id=tok.vocab["<image>"], hidden=256, intermediate=512, heads=8, kv_heads=4)
-    enc = data.Encoder(tok, c.image_seq_len)
-    pad = tok.vocab["<|im_end|>"]
-    torch.manual_seed(SEED)
-    model = VLM(c)
-    if args.load:
-        model.load_state_dict(torch.load(args.load))
-    val = val_choice_items(SEED, args.n_probe)
-
-    def report(tag, images=True):
-        model.eval()
-        r = []
-        for q in ("mc", "recognition"):
-            a, h = probe(model, tok, enc, val[q], with_image=False)
-            r.append(f"{q} text {a:.2f}")
-            if images:
-                a, h = probe(model, tok, enc, val[q], with_image=True)
-                r.append(f"img {a:.2f} {h}")
-        print(f"[probe] {tag}: " + " | ".join(r) + f" | load {os.getloadavg()[0]:.2f}", flush=True)
-        model.train()
-
-    report("init")
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
-    model.train()
-    t0 = time.time()
-    ema = None
-    for step in range(args.steps):
-        for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
-        nopt = 2 if step < args.two_first else 4
-        groups = copy_batch(enc, step * args.batch, args.batch, SEED, pad, letter_only=not args.full_loss, n_options=nopt, queries=args.queries, short=step < args.short_steps, lm=args.lm, forward=args.forward)
-        loss, lt = copy_loss(model, groups)
-        lt = lt.item()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema = lt if ema is None else 0.95 * ema + 0.05 * lt
-        if (step + 1) % args.every == 0 or step == args.steps - 1:
-            print(f"step {step + 1} loss {ema:.4f} {time.time() - t0:.0f}s", flush=True)
-            report(f"copy step {step + 1} ({time.time() - t0:.0f}s)", images=(step + 1) % (args.every * 3) == 0 or step == args.steps - 1)
-    if args.save:
-        torch.save(model.state_dict(), args.save)
-    if args.then_steps:
-        import replies
-        t1 = time.time()
-        train.train(model, enc, pad, SEED, args.then_steps, args.then_batch, args.then_lr, 100, every=args.then_every,
-                    mix=replies.STAGE1_MIX, copy=args.then_copy, on_eval=lambda s: report(f"image step {s} ({time.time() - t1:.0f}s)"))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,6 +7,8 @@ and the target completion is " {reply}<end_of_utterance>" (the assistant turn of
 template is "Assistant: {reply}<end_of_utterance>\n"); replies.py draws the reply's form.
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -99,15 +101,24 @@ def train_batch(enc, split, start, batch_size, seed, pad_id, mix=None):
     return out
 
 
-def cell_labels(items, grid=4):
-    """Training-only auxiliary targets: for each of the grid x grid image tokens (one per
-    16x16 px cell), the colour and the shape of the object centred in that cell (0 = none)."""
+def cell_labels(items, grid=4, reach=0.6):
+    """Training-only auxiliary targets: for each of the grid x grid image tokens (one per 16x16 px
+    cell), the colour and the shape of the object that covers it (0 = none): every cell whose nearest
+    point lies within `reach` x radius of an object's centre, the nearest object winning. Every token
+    an object touches is asked for its shape, not only the one at its centre: with the centre cell
+    alone the shape stayed near chance (0.40 after 32 k images); with coverage it reached 0.64 after
+    51 k and was still rising (docs/experiments, demo model v4)."""
     col = torch.zeros(len(items), grid * grid, dtype=torch.long)
     shp = torch.zeros(len(items), grid * grid, dtype=torch.long)
     cell = shapes.IMAGE_SIZE / grid
     for b, it in enumerate(items):
-        for (cx, cy, _), (s, c) in zip(it["places"], it["objects"]):
-            k = int(cy // cell) * grid + int(cx // cell)
-            col[b, k] = 1 + shapes.COLOR_NAMES.index(c)
-            shp[b, k] = 1 + shapes.SHAPES.index(s)
+        best = [math.inf] * (grid * grid)
+        for (cx, cy, r), (s, c) in zip(it["places"], it["objects"]):
+            for k in range(grid * grid):
+                x0, y0 = (k % grid) * cell, (k // grid) * cell
+                d = math.hypot(max(x0 - cx, 0, cx - x0 - cell), max(y0 - cy, 0, cy - y0 - cell))
+                if d < reach * r and d < best[k]:
+                    best[k] = d
+                    col[b, k] = 1 + shapes.COLOR_NAMES.index(c)
+                    shp[b, k] = 1 + shapes.SHAPES.index(s)
     return col, shp

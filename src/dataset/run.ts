@@ -4,17 +4,16 @@
 // model, adapt a fresh adapter, score it. Labels only score (./items.ts),
 // never reward.
 import { RawImage } from '@huggingface/transformers';
-import type { LoraSettings } from '../engine/loraSettings';
-import type { Adapter } from '../engine/model';
-import { sample } from '../engine/sampling';
-import type { TrainState } from '../engine/train';
+import type { Adapter, TrainState } from '../engine';
+import { sample } from '../engine';
+import { errorCodeOf, messageOf, PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
 import { type ViewPlan, viewPlans } from '../image/augment';
+import type { LoraSettings } from '../layout/loraSettings';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import { majorityAnswer } from '../rl/rewards';
-import { errorCodeOf, messageOf, PlaygroundError } from '../session/errors';
-import type { PromptViews, StepReport } from '../session/ttrvStep';
+import type { PromptViews, StepReport } from '../ttrv/step';
 import {
   addedViews,
   checkedAdapterTensors,
@@ -24,13 +23,9 @@ import {
   stepSeed,
   ttrvStep,
   vote,
-} from '../session/ttrvStep';
-import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
-import {
-  decodeCompletion,
-  preparePrompt,
-  prepareViewPrompts,
-} from '../session/visionLanguageModel';
+} from '../ttrv/step';
+import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
+import { decodeCompletion, preparePrompt, prepareViewPrompts } from '../vlm/visionLanguageModel';
 import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
 import type { DatasetScores, SideAnswers } from './report';

@@ -1,8 +1,9 @@
 // Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
 // epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
 // in single-example mode, on one item repeated as the whole batch of every step.
+
+import { PlaygroundError } from '../errors';
 import { seededRandom } from '../random';
-import { PlaygroundError } from '../session/errors';
 
 export type DatasetSchedule = {
   /** Items adapted on, drawn at random from the split (paper: 20). */

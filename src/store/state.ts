@@ -6,8 +6,6 @@ import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
 import type { ModelChoice, ModelEstimate } from '../models';
-import type { StepMetrics } from '../rl/metrics';
-import type { ConfigIssue, PlaygroundSettings } from '../settings';
 import type {
   AnswerShare,
   AnswerSummary,
@@ -18,9 +16,11 @@ import type {
   PlaygroundApi,
   StepReport,
   ViewVotes,
-} from '../workerApi';
+} from '../protocol';
+import type { StepMetrics } from '../rl/metrics';
+import type { ConfigIssue, PlaygroundSettings } from '../settings';
 
-export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../workerApi';
+export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
 
 export type GpuState =
   | { state: 'checking' }

@@ -1,27 +1,9 @@
-// The playground's errors, each with a `code` the page switches on (pure: the page imports it). A code survives comlink
-// (workers/playground.worker.ts sends it with the message), so the page never has to recognise
-// an error by its wording. Messages are sentences for people that name the fix.
-
-export type ErrorCode =
-  /** The WebGPU device is gone: nothing more runs on it; the adapter's CPU copy still exports. */
-  | 'gpu-lost'
-  /** Work ran under an out-of-memory error and was thrown away; the last good adapter is kept. */
-  | 'gpu-out-of-memory'
-  | 'bad-image'
-  | 'bad-question'
-  | 'bad-adapter'
-  | 'bad-settings'
-  | 'bad-dataset'
-  /** NaN or Infinity in logits, or an update that made the adapter's weights non-finite. */
-  | 'non-finite'
-  | 'no-model'
-  | 'no-image'
-  | 'no-adapter'
-  | 'load-failed'
-  /** The work was stopped on request (Pause, Reset, Cancel) before it finished. */
-  | 'stopped'
-  /** Anything else: a bug, reported with its own message. */
-  | 'internal';
+// The playground's errors, each with one of the protocol's codes (src/protocol.ts, ErrorCode) that
+// the page switches on. A shared leaf: the core and the layers under it throw them, the page reads
+// them (pure TypeScript). A code survives comlink (workers/playground.worker.ts sends it with the
+// message), so the page never has to recognise an error by its wording. Messages are sentences
+// for people that name the fix.
+import type { ErrorCode } from './protocol';
 
 export class PlaygroundError extends Error {
   override name = 'PlaygroundError';

@@ -12,10 +12,8 @@
 import type { RawImage } from '@huggingface/transformers';
 import { type Device, init, tree } from '@jax-js/jax';
 import { labeledItems } from '../dataset/items';
-import type { DatasetReport, OpenedDataset } from '../dataset/run';
+import type { OpenedDataset } from '../dataset/run';
 import { openDataset, runDataset } from '../dataset/run';
-import type { DatasetProtocol } from '../dataset/schedule';
-import type { DatasetSource, FolderSummary } from '../dataset/splits';
 import type { TrainState } from '../engine';
 import {
   disposeModel,
@@ -23,19 +21,32 @@ import {
   importLoraTensors,
   initTrainState,
   NonFiniteLogitsError,
-  type WeightFormat,
   weightBytes,
 } from '../engine';
-import { type ErrorCode, errorCodeOf, PlaygroundError, stoppedError } from '../errors';
+import { errorCodeOf, PlaygroundError, stoppedError } from '../errors';
 import { AdapterError } from '../formats/peftAdapter';
 import type { Float32Tensor } from '../formats/safetensors';
 import { ImageInputError } from '../image/prepareImage';
 import { type LoraSettings, loraSettingsOf, sameLoraSettings } from '../layout/loraSettings';
 import { MAX_QUESTION_LENGTH } from '../limits';
-import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
+import type { ModelChoice, ModelEstimate } from '../models';
 import { DownloadError } from '../net/resumableReader';
+import type {
+  Comparison,
+  DatasetProgress,
+  DatasetProtocol,
+  DatasetReport,
+  DatasetSource,
+  ErrorCode,
+  FolderSummary,
+  ImageInfo,
+  LoadProgress,
+  ModelInfo,
+  PlaygroundCalls,
+  StepReport,
+} from '../protocol';
 import { type PlaygroundSettings, validateSettings } from '../settings';
-import type { AnswerSummary, PromptViews, StepReport } from '../ttrv/step';
+import type { PromptViews } from '../ttrv/step';
 import {
   addedViews,
   checkedAdapterTensors,
@@ -45,7 +56,7 @@ import {
   summarizeAnswers,
   ttrvStep,
 } from '../ttrv/step';
-import type { LoadProgress, PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
+import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
 import {
   estimateVisionLanguageModel,
   loadVisionLanguageModel,
@@ -53,31 +64,6 @@ import {
   prepareViewPrompts,
 } from '../vlm/visionLanguageModel';
 import { exportAdapterZip, readAdapterZip } from './adapterFiles';
-
-export type ModelInfo = {
-  id: string;
-  label: string;
-  layers: number;
-  hiddenSize: number;
-  vocabSize: number;
-  device: Device;
-  /** How the frozen projections are stored, and the text model's bytes on the device. */
-  weights: WeightFormat;
-  textBytes: number;
-  visionDtype: VisionDtype;
-  /** Fallbacks taken while loading, as sentences. */
-  notes: string[];
-};
-
-export type ImageInfo = {
-  preview: Blob;
-  width: number;
-  height: number;
-  originalWidth: number;
-  originalHeight: number;
-};
-
-export type Comparison = { base: AnswerSummary; adapted: AnswerSummary | null };
 
 /** What the core needs of its surroundings: a page's worker, or Node in the tests. */
 export type PlaygroundHost = {
@@ -137,7 +123,15 @@ function checkQuestion(question: string): string {
   return trimmed;
 }
 
-export function createPlayground(host: PlaygroundHost) {
+/** The core as the worker holds it: the protocol's calls, and what only the worker may touch. */
+export type Playground = PlaygroundCalls & {
+  /** Computes on this WebGPU device from now on; its loss is watched. */
+  attachGpu(device: GuardedDevice, shaderF16: boolean): void;
+  /** For devtools and the e2e tests only: runs once inside the next GPU call's error scope. */
+  diagnostics: { inNextGpuWork: (() => void) | null };
+};
+
+export function createPlayground(host: PlaygroundHost): Playground {
   let vlm: VisionLanguageModel | null = null;
   let image: RawImage | null = null;
   let prompt: PreparedPrompt | null = null;
@@ -417,7 +411,7 @@ export function createPlayground(host: PlaygroundHost) {
       source: DatasetSource,
       config: PlaygroundSettings,
       protocol: DatasetProtocol,
-      onProgress: Parameters<typeof runDataset>[5],
+      onProgress: (progress: DatasetProgress) => void,
     ): Promise<DatasetReport> {
       checkSettings(config);
       const signal = inFlight;
@@ -574,5 +568,3 @@ function wrapEach<Calls extends Record<string, AnyCall>>(
     Object.entries(calls).map(([name, call]) => [name, wrap(call)]),
   ) as Calls;
 }
-
-export type Playground = ReturnType<typeof createPlayground>;

@@ -10,10 +10,17 @@ import { errorCodeOf, messageOf, PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
 import { type ViewPlan, viewPlans } from '../image/augment';
 import type { LoraSettings } from '../layout/loraSettings';
+import type {
+  DatasetProgress,
+  DatasetProtocol,
+  DatasetReport,
+  DatasetSource,
+  StepReport,
+} from '../protocol';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import { majorityAnswer } from '../rl/rewards';
-import type { PromptViews, StepReport } from '../ttrv/step';
+import type { PromptViews } from '../ttrv/step';
 import {
   addedViews,
   checkedAdapterTensors,
@@ -28,51 +35,10 @@ import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageM
 import { decodeCompletion, preparePrompt, prepareViewPrompts } from '../vlm/visionLanguageModel';
 import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
-import type { DatasetScores, SideAnswers } from './report';
+import type { SideAnswers } from './report';
 import { AVG_SAMPLES, MAJORITY_SAMPLES, scoreDataset } from './report';
-import type { DatasetProtocol, Evaluation } from './schedule';
 import { protocolBatches, scoredIndices } from './schedule';
 import { openDatasetFiles } from './source';
-import type { DatasetSource } from './splits';
-
-export type DatasetProgress = {
-  phase: 'preparing' | 'evaluating base' | 'adapting' | 'evaluating adapted';
-  done: number;
-  total: number;
-  /** The adaptation step just taken (phase 'adapting'). */
-  step?: StepReport;
-};
-
-/** Single-example mode: the one item adapted on, and its greedy answers before and after. */
-export type ExampleReport = {
-  number: number;
-  image: string;
-  question: string;
-  /** null: the dataset has no labels. */
-  label: string | null;
-  /** Its greedy answers; null when a held-out run did not score it. */
-  base: string | null;
-  adapted: string | null;
-};
-
-export type DatasetReport = {
-  split: string;
-  protocol: {
-    /** 'whole split': every item scored (TTRV); 'held out': only those not adapted on. */
-    evaluate: Evaluation;
-    num_votes: number;
-    num_generations: number;
-    learning_rate: number;
-    sampled: boolean;
-  };
-  itemsAdapted: number;
-  itemsEvaluated: number;
-  /** Before and after, overall and per question type; null when the dataset has no labels. */
-  scores: DatasetScores | null;
-  /** Mean agreement of the sampled answers at the first and the last adaptation step. */
-  agreement: { first: number; last: number } | null;
-  example: ExampleReport | null;
-};
 
 /** A dataset's items and a way to read each one's image. */
 export type OpenedDataset = {

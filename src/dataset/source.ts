@@ -1,10 +1,10 @@
 // A split's items and where each one's image is, from either source (a served items.jsonl or a
 // picked folder): what a dataset run decodes (./run.ts) and what a TRL export copies (src/trl).
 import { PlaygroundError } from '../errors';
+import type { DatasetSource } from '../protocol';
 import { readDatasetFolder } from './folder';
 import type { DatasetItem } from './items';
 import { parseItems } from './items';
-import type { DatasetSource } from './splits';
 
 export type DatasetFiles = {
   name: string;

@@ -1,7 +1,6 @@
-// What dataset mode runs on: the shipped demo splits (public/datasets/shapes/index.json, written
-// by tools/demo-model), or a folder the user picked in the same layout.
-export type DatasetSource = { kind: 'url'; itemsUrl: string } | { kind: 'folder'; files: File[] };
-
+// The splits dataset mode lists: the shipped demo splits (public/datasets/shapes/index.json,
+// written by tools/demo-model), or a folder the user picked in the same layout.
+import type { DatasetSource, FolderSummary } from '../protocol';
 export type DatasetSplit = {
   name: string;
   source: DatasetSource;
@@ -11,9 +10,6 @@ export type DatasetSplit = {
   shifted: boolean;
   description: string;
 };
-
-/** What the worker found in a picked folder (src/session/datasetFolder.ts). */
-export type FolderSummary = { name: string; itemCount: number; labeled: boolean; types: string[] };
 
 /** Where the app serves the demo's splits (public/datasets/shapes/), and its index. */
 export const DEMO_DATASET = '/datasets/shapes/';

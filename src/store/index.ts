@@ -9,19 +9,17 @@ import { createSessionSlice } from './session';
 import { createSettingsSlice } from './settings';
 import type { PlaygroundState, WorkerApi } from './state';
 
+export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
+
 export { trlExportSource } from './run';
 export type {
-  AnswerShare,
-  AnswerSummary,
   Comparison,
-  DatasetReport,
   DatasetRun,
   EstimateState,
   GpuState,
   ModelState,
   PlaygroundState,
   RunState,
-  ViewVotes,
   WorkerApi,
 } from './state';
 export { canCompute, isRunning } from './state';

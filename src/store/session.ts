@@ -4,7 +4,7 @@ import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
 import { messageOf } from '../errors';
 import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
 import type { ModelChoice } from '../models';
-import type { LoadProgress } from '../vlm/visionLanguageModel';
+import type { LoadProgress } from '../protocol';
 import { idleRun } from './run';
 import type { SessionSlice, Slice } from './state';
 import { isRunning } from './state';

@@ -2,7 +2,6 @@
 // zustand store (./index.ts); components read it and call its actions.
 import type { Remote } from 'comlink';
 import type { StateCreator } from 'zustand';
-import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
 import type { ModelChoice, ModelEstimate } from '../models';
@@ -10,6 +9,7 @@ import type {
   AnswerShare,
   AnswerSummary,
   DatasetProgress,
+  DatasetProtocol,
   DatasetReport,
   GpuReport,
   ModelInfo,

@@ -12,6 +12,7 @@ import type { Float32Tensor } from '../formats/safetensors';
 import { MASKED_VIEW, type ViewPlan, viewPlans } from '../image/augment';
 import type { LoraSettings } from '../layout/loraSettings';
 import type { TextLayout } from '../layout/textLayout';
+import type { AnswerShare, AnswerSummary, StepReport, ViewVotes } from '../protocol';
 import { computeAdvantages } from '../rl/advantages';
 import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
@@ -32,15 +33,6 @@ export type Votes = {
   logprobs: number[][];
   /** Whether each completion ended with an end-of-sequence token (else it was cut). */
   terminated: boolean[];
-};
-
-export type AnswerShare = { answer: string; count: number };
-
-export type AnswerSummary = {
-  greedy: string;
-  greedyText: string;
-  distribution: AnswerShare[];
-  votes: number;
 };
 
 /**
@@ -152,27 +144,6 @@ export async function summarizeAnswers(
     votes: sampled.answers.length,
   };
 }
-
-/** One view's votes, as the page shows them (view_consistency). */
-export type ViewVotes = {
-  /** What the view changed: "original", or e.g. "crop, flip". */
-  view: string;
-  distribution: AnswerShare[];
-  votes: number;
-};
-
-/** What the page is shown of one step. */
-export type StepReport = {
-  metrics: StepMetrics;
-  /** The answer distribution of every vote of the step (all its prompts'). */
-  distribution: AnswerShare[];
-  /** Per image of the step, each view's votes (view_consistency), or null. */
-  views: ViewVotes[][] | null;
-  /** Why the update was skipped (non-finite loss or gradient), or null. */
-  skipped: string | null;
-  /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
-  guard: string | null;
-};
 
 export function stepReport(outcome: StepOutcome): StepReport {
   return {

@@ -12,9 +12,8 @@ import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
+import type { LoadProgress } from '../protocol';
 import { type ResolvedModel, resolveModel } from './modelSource';
-
-export type LoadProgress = { file: string; loaded: number; total: number };
 
 export type VisionLanguageModel = {
   id: string;

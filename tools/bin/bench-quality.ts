@@ -13,12 +13,12 @@
 // Progress goes to stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
 import { labeledItems, scoreAnswers } from '../../src/dataset/items';
-import type { DatasetReport, DatasetRunResult, OpenedDataset } from '../../src/dataset/run';
+import type { DatasetRunResult, OpenedDataset } from '../../src/dataset/run';
 import { greedyAnswers, openDataset, runDataset } from '../../src/dataset/run';
-import type { DatasetProtocol } from '../../src/dataset/schedule';
 import { TTRV_PROTOCOL } from '../../src/dataset/schedule';
 import type { IndexFile } from '../../src/dataset/splits';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
+import type { DatasetProtocol, DatasetReport } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';

@@ -10,9 +10,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DatasetProtocol } from '../../src/dataset/schedule';
 import { SINGLE_EXAMPLE_SCHEDULE, TTRV_PROTOCOL } from '../../src/dataset/schedule';
 import { DEMO_MODEL_ID } from '../../src/models';
+import type { DatasetProtocol } from '../../src/protocol';
 import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { datasetTrlBundle } from '../../src/trl/fromRun';
 import { rewardVectors } from '../../src/trl/rewardVectors';

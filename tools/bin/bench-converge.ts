@@ -23,7 +23,7 @@ import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
 import { BENCH_OPTIONS, nodePlaygroundHost, serveDemoApp } from '../lib/node-app';
 import { REPO_ROOT } from '../lib/repo-root';
 import { settingOverrides } from '../lib/setting-overrides';
-import { middle } from './bench-engine';
+import { middle } from '../lib/timing';
 
 /** Agreement at or above this share is "converged" (the measure). */
 const CONVERGED_AGREEMENT = 0.9;

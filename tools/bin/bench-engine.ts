@@ -14,13 +14,10 @@
 //                     (greedy, rows = repeated prompt, min_new_tokens = max_new_tokens)
 //   ratio             decode_tokens_per_s / transformersjs_decode_tokens_per_s
 //   peak_gpu_bytes    peak bytes in jax-js' WebGPU buffers (null on the Wasm backend)
-import 'core-js/actual/iterator/index.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
-import { Float16Array } from '@petamoriken/float16';
-import { create, globals } from 'webgpu';
 import type { GpuMemoryCounter } from '../../src/engine';
 import {
   embedPrompt,
@@ -34,7 +31,9 @@ import {
 } from '../../src/engine';
 import { DEFAULT_LORA_SETTINGS } from '../../src/layout/loraSettings';
 import { benchStep, withAlternatingAdvantages } from '../lib/bench-step';
+import { setupNode } from '../lib/node-gpu';
 import { REPO_ROOT } from '../lib/repo-root';
+import { median, middle, timed } from '../lib/timing';
 import { DEMO_MODEL, loadTransformersDemo } from '../lib/transformers-demo';
 
 type Args = {
@@ -64,43 +63,12 @@ function parseArgs(argv: string[]): Args {
   };
 }
 
-/** What a browser gives jax-js and Node 20 lacks (as tests/setup/node-webgpu.ts). */
-export function setupNode(backend: Device): void {
-  const g = globalThis as Record<string, unknown>;
-  g.Float16Array ??= Float16Array;
-  if (backend !== 'webgpu') return;
-  process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
-  Object.assign(globalThis, globals);
-  Object.defineProperty(globalThis, 'navigator', {
-    value: { gpu: create([]), userAgent: `Node.js ${process.version}` },
-    configurable: true,
-  });
-}
-
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return performance.now() - start;
-}
-
-/** The median of a list of times. */
-export function middle(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-export async function median(repeats: number, run: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) times.push(await timed(run));
-  return middle(times);
-}
-
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const log = (msg: string) => {
     if (!args.json) console.log(msg);
   };
-  setupNode(args.backend);
+  await setupNode(args.backend);
   const devices = await init(args.backend);
   if (!devices.includes(args.backend)) throw new Error(`backend ${args.backend} is not available`);
   defaultDevice(args.backend);

@@ -12,21 +12,23 @@
 //   (--root serves DIR/public, e.g. a candidate model from build.py --out DIR)
 // Progress goes to stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
-import { labeledItems, scoreAnswers } from '../../src/dataset/items';
-import type { DatasetRunResult, OpenedDataset } from '../../src/dataset/run';
-import { greedyAnswers, openDataset, runDataset } from '../../src/dataset/run';
+import { runDataset } from '../../src/dataset/run';
 import { TTRV_PROTOCOL } from '../../src/dataset/schedule';
-import type { IndexFile } from '../../src/dataset/splits';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
-import type { DatasetProtocol, DatasetReport } from '../../src/protocol';
+import type { DatasetProtocol } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { disposeTrainState } from '../../src/ttrv/step';
-import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
-import { preparePrompt } from '../../src/vlm/visionLanguageModel';
+import {
+  meanResult,
+  openBenchSplits,
+  round,
+  type SplitResult,
+  splitResult,
+} from '../lib/dataset-bench';
 import type { BenchBackend } from '../lib/node-app';
-import { BENCH_OPTIONS, type NodeApp, openNodeApp, weightFormatArg } from '../lib/node-app';
+import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
 import { settingOverrides } from '../lib/setting-overrides';
 
 /** The issue's targets, checked without labels ever reaching the reward. */
@@ -88,38 +90,6 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-export const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
-
-/** One split's line of the JSON contract, from the app's report. */
-export function splitResult(report: DatasetReport, cleanAfter: number | null) {
-  const scores = report.scores;
-  if (!scores) throw new Error(`${report.split}: every item needs an answer to score the split`);
-  return {
-    items_adapted: report.itemsAdapted,
-    items_evaluated: report.itemsEvaluated,
-    base_accuracy: round(scores.base.accuracy) as number,
-    adapted_accuracy: round(scores.adapted.accuracy) as number,
-    clean_accuracy_after: round(cleanAfter),
-    base_avg16: round(scores.base.avg16),
-    adapted_avg16: round(scores.adapted.avg16),
-    base_maj32: round(scores.base.maj32),
-    base_view_vote: round(scores.base.view_vote),
-    format_failures_base: round(scores.base.format_failures),
-    format_failures_adapted: round(scores.adapted.format_failures),
-    flips: scores.flips,
-    agreement_first_step: round(report.agreement?.first ?? null),
-    agreement_last_step: round(report.agreement?.last ?? null),
-    per_type: Object.fromEntries(
-      Object.entries(scores.per_type).map(([type, group]) => [
-        type,
-        { base: round(group.base.accuracy), adapted: round(group.adapted.accuracy) },
-      ]),
-    ),
-  };
-}
-
-export type SplitResult = ReturnType<typeof splitResult>;
-
 /** The issue's targets over the shifted splits (type drops over every split). */
 function checkTargets(results: Record<string, SplitResult>, shifted: string[], clean: string) {
   const gains = shifted.map(
@@ -142,70 +112,6 @@ function checkTargets(results: Record<string, SplitResult>, shifted: string[], c
     summary.max_clean_drop <= TARGETS.cleanDrop &&
     summary.max_type_drop <= TARGETS.typeDrop;
   return { ...summary, met };
-}
-
-/** The mean over seeds of every number of a split's result (flips too), same shape. */
-export function meanResult(runs: SplitResult[]): SplitResult {
-  const average = (values: unknown[]): unknown => {
-    const first = values[0];
-    if (typeof first === 'number') return round(mean(values as number[]));
-    if (first && typeof first === 'object') {
-      return Object.fromEntries(
-        Object.keys(first).map((key) => [
-          key,
-          average(values.map((v) => (v as Record<string, unknown>)[key])),
-        ]),
-      );
-    }
-    return first;
-  };
-  return average(runs) as SplitResult;
-}
-
-/**
- * The served app's splits (only those named, if any), the clean one, and the clean split's
- * prompts, to score every shifted split's adapter on it (forgetting). `close` frees the prompts.
- */
-export async function openBenchSplits(app: NodeApp, only: string[] | null) {
-  const { vlm } = app;
-  const response = await fetch(app.datasetUrl('index.json'));
-  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
-  const index = (await response.json()) as IndexFile;
-  const names = Object.keys(index.splits).filter((s) => !only || only.includes(s));
-  const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
-  if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
-  const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
-  const open = (name: string): Promise<OpenedDataset> =>
-    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
-  const clean = await open(cleanName);
-  const cleanItems = labeledItems(clean.items);
-  if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
-  const cleanPrompts: PreparedPrompt[] = [];
-  for (const [i, item] of clean.items.entries()) {
-    cleanPrompts.push(await preparePrompt(vlm, await clean.image(i), item.question));
-  }
-  return {
-    names,
-    cleanName,
-    shifted: names.filter((s) => index.splits[s]?.shifted),
-    open,
-    /** The clean split's greedy accuracy with the adapter a run on split `name` trained. */
-    cleanAfter: async (name: string, run: DatasetRunResult, config: PlaygroundSettings) =>
-      name === cleanName
-        ? (run.report.scores?.adapted.accuracy ?? null)
-        : scoreAnswers(
-            cleanItems,
-            await greedyAnswers(
-              vlm,
-              run.trained.adapter,
-              cleanPrompts,
-              config.max_completion_length,
-            ),
-          ).accuracy,
-    close: () => {
-      for (const prompt of cleanPrompts) prompt.embeds.dispose();
-    },
-  };
 }
 
 export async function main(argv: string[]): Promise<void> {

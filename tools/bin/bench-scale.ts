@@ -44,6 +44,7 @@ import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
 import type { GpuMemoryCounter, WeightFormat } from '../../src/engine';
 import { trackGpuMemory } from '../../src/engine';
+import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
 import { runInBrowser } from '../lib/scale/browser';
 import {
@@ -55,7 +56,6 @@ import {
   shapeEntry,
 } from '../lib/scale/measure';
 import { wasmMemoryPeak } from '../lib/wasm-memory';
-import { setupNode } from './bench-engine';
 
 export type ScaleArgs = ScaleOptions & {
   json: boolean;
@@ -130,7 +130,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify(await runInBrowser(args, builds, log)));
     return;
   }
-  setupNode(args.backend);
+  await setupNode(args.backend);
   const devices = await init(args.backend);
   if (!devices.includes(args.backend)) throw new Error(`backend ${args.backend} is not available`);
   defaultDevice(args.backend);

@@ -44,8 +44,8 @@ import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt } from '../../src/vlm/visionLanguageModel';
 import type { BenchBackend, NodeApp } from '../lib/node-app';
 import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
+import { median, middle } from '../lib/timing';
 import { loadTransformersDemo } from '../lib/transformers-demo';
-import { median, middle } from './bench-engine';
 
 const SAMPLES = 16;
 const NEW_TOKENS = 16;

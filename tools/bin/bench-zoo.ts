@@ -23,9 +23,15 @@ import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
 import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { disposeTrainState } from '../../src/ttrv/step';
+import {
+  meanResult,
+  openBenchSplits,
+  round,
+  type SplitResult,
+  splitResult,
+} from '../lib/dataset-bench';
 import { BENCH_OPTIONS, openNodeApp } from '../lib/node-app';
 import { settingOverrides } from '../lib/setting-overrides';
-import { meanResult, openBenchSplits, round, type SplitResult, splitResult } from './bench-quality';
 
 type Args = {
   json: boolean;

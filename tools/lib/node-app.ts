@@ -3,7 +3,8 @@
 // host), relative URLs resolve against it as they do in a page, and the model loads through the
 // app's own loadVisionLanguageModel({ kind: 'demo' }). Shared by bench-quality, bench-speed and
 // the engine's greedy-parity test.
-import '../../tests/setup/node-webgpu';
+// Before @jax-js/jax: the benchmarks start jax-js on Wasm and WebGPU (GPU memory counts).
+import './node-webgpu';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

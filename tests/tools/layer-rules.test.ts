@@ -197,7 +197,8 @@ describe('layer rules on the whole import graph (tools/lib/layers.ts)', () => {
     const broken = checkTree({
       'src/engine/index.ts': "export { sample } from './sampling';\n",
       'src/engine/sampling.ts': 'export const sample = 1;\n',
-      'src/ttrv/step.ts': "import { sample } from '../engine/sampling';\nexport const s = sample;\n",
+      'src/ttrv/step.ts':
+        "import { sample } from '../engine/sampling';\nexport const s = sample;\n",
       'src/vlm/model.ts': "import { sample } from '../engine';\nexport const s = sample;\n",
       'tests/engine/sampling.gpu.test.ts': "import { sample } from '../../src/engine/sampling';\n",
       'tools/bin/bench.ts': "import { sample } from '../../src/engine/sampling';\n",

@@ -46,6 +46,7 @@ import type {
   StepReport,
 } from '../protocol';
 import { type PlaygroundSettings, validateSettings } from '../settings';
+import { summarizeAnswers } from '../ttrv/answers';
 import type { PromptViews } from '../ttrv/step';
 import {
   addedViews,
@@ -53,7 +54,6 @@ import {
   disposeTrainState,
   freshTrainState,
   stepReport,
-  summarizeAnswers,
   ttrvStep,
 } from '../ttrv/step';
 import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';

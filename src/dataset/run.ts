@@ -5,10 +5,9 @@
 // never reward.
 import { RawImage } from '@huggingface/transformers';
 import type { Adapter, TrainState } from '../engine';
-import { sample } from '../engine';
 import { errorCodeOf, messageOf, PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
-import { type ViewPlan, viewPlans } from '../image/augment';
+import { augmentedViewPlans, type ViewPlan } from '../image/augment';
 import type { LoraSettings } from '../layout/loraSettings';
 import type {
   DatasetProgress,
@@ -17,9 +16,9 @@ import type {
   DatasetSource,
   StepReport,
 } from '../protocol';
-import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import { majorityAnswer } from '../rl/rewards';
+import { greedyAnswers, sampledAnswers } from '../ttrv/answers';
 import type { PromptViews } from '../ttrv/step';
 import {
   addedViews,
@@ -27,12 +26,11 @@ import {
   disposeTrainState,
   freshTrainState,
   stepReport,
-  stepSeed,
   ttrvStep,
-  vote,
 } from '../ttrv/step';
 import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
-import { decodeCompletion, preparePrompt, prepareViewPrompts } from '../vlm/visionLanguageModel';
+import { preparePrompt, prepareViewPrompts } from '../vlm/visionLanguageModel';
+import { datasetError } from './errors';
 import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
 import type { SideAnswers } from './report';
@@ -72,8 +70,7 @@ export async function openDataset(
       } catch (error) {
         if (errorCodeOf(error) !== 'bad-image') throw error;
         const item = items[i] as DatasetItem;
-        throw new PlaygroundError(
-          'bad-dataset',
+        throw datasetError(
           `${name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${messageOf(error)}`,
         );
       }
@@ -83,28 +80,6 @@ export async function openDataset(
       return typeof image === 'string' ? image : files.url(image);
     },
   };
-}
-
-/** The greedy (temperature 0) extracted answer to each prompt: the "adapted answer" of the spec. */
-export async function greedyAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompts: readonly PreparedPrompt[],
-  maxNewTokens: number,
-  signal?: AbortSignal,
-): Promise<string[]> {
-  const answers: string[] = [];
-  for (const prompt of prompts) {
-    const { tokens } = await sample(vlm.text, adapter, prompt.embeds, {
-      numRows: 1,
-      maxNewTokens,
-      temperature: 0,
-      seed: 0,
-      signal,
-    });
-    answers.push(extractAnswer(decodeCompletion(vlm, tokens[0] ?? []), prompt.question));
-  }
-  return answers;
 }
 
 /**
@@ -126,24 +101,6 @@ export async function viewVoteAnswer(
   } finally {
     for (const view of views) view.embeds.dispose();
   }
-}
-
-/** `rows` extracted answers to each prompt, sampled at the config's temperature. */
-export async function sampledAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompts: readonly PreparedPrompt[],
-  config: TtrvConfig,
-  rows: number,
-  signal?: AbortSignal,
-): Promise<string[][]> {
-  const answers: string[][] = [];
-  const sampling = { ...config, num_votes: rows };
-  for (const [i, prompt] of prompts.entries()) {
-    const seed = stepSeed(config.seed, -1, i);
-    answers.push((await vote(vlm, adapter, prompt, sampling, seed, signal)).answers);
-  }
-  return answers;
 }
 
 /**
@@ -231,10 +188,7 @@ export async function runDataset(
   const views: PreparedPrompt[][] = [];
   // The baseline that trains nothing, with the run's views (num_views, view_augmentations): voted
   // while each scored item's image is in hand, unless the caller brought the base answers.
-  const votePlans =
-    sampling && !baseAnswers
-      ? viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1)
-      : null;
+  const votePlans = sampling && !baseAnswers ? augmentedViewPlans(config) : null;
   const viewVotes = new Map<number, string>();
   const scoredSet = new Set(scored);
   try {

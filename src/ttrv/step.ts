@@ -5,35 +5,40 @@
 // under view_consistency, whose views pool their votes; under perception the image's masked view
 // re-scores its trained completions (perceptionGroups).
 import { tree } from '@jax-js/jax';
-import type { Adapter, PromptGroup, TrainState } from '../engine';
-import { exportLoraTensors, grpoStep, initLora, initTrainState, sample } from '../engine';
+import type { GrpoOptions, PromptGroup, TrainState } from '../engine';
+import { exportLoraTensors, grpoStep, initLora, initTrainState } from '../engine';
 import { PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
-import { MASKED_VIEW, type ViewPlan, viewPlans } from '../image/augment';
+import { augmentedViewPlans, MASKED_VIEW, type ViewPlan } from '../image/augment';
 import type { LoraSettings } from '../layout/loraSettings';
 import type { TextLayout } from '../layout/textLayout';
-import type { AnswerShare, AnswerSummary, StepReport, ViewVotes } from '../protocol';
+import type { StepReport, ViewVotes } from '../protocol';
 import { computeAdvantages } from '../rl/advantages';
-import { extractAnswer } from '../rl/answers';
 import type { TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
 import { completionMetrics, guardNote, voteMetrics } from '../rl/metrics';
-import { countVotes, guardedPrompts, imageRewards, REWARDS } from '../rl/rewards';
+import { guardedPrompts, imageRewards, REWARDS } from '../rl/rewards';
 import { learningRateAt } from '../rl/schedule';
 import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
-import { decodeCompletion } from '../vlm/visionLanguageModel';
+import { answerDistribution, stepSeed, type Votes, vote } from './answers';
 
 /** Rows per jit(valueAndGrad) call: bounds activation memory whatever num_generations is. */
 const TRAIN_MICROBATCH = 8;
 
-export type Votes = {
-  answers: string[];
-  tokens: number[][];
-  /** Per-token log-probs under the sampling policy (logp_old when num_iterations > 1). */
-  logprobs: number[][];
-  /** Whether each completion ended with an end-of-sequence token (else it was cut). */
-  terminated: boolean[];
-};
+/** The engine's options for one GRPO update under these settings, at the step's `learningRate`. */
+export function grpoOptions(config: TtrvConfig, learningRate: number): GrpoOptions {
+  return {
+    lossType: config.loss_type,
+    learningRate,
+    maxGradNorm: config.max_grad_norm,
+    microBatchSize: TRAIN_MICROBATCH,
+    epsilon: config.epsilon,
+    beta: config.beta,
+    entropyCoef: config.entropy_coef,
+    temperature: config.temperature,
+    adamw: { weightDecay: config.weight_decay },
+  };
+}
 
 /**
  * One image's prompts, one per view: view 0 is the image itself; view_consistency adds augmented
@@ -53,7 +58,7 @@ export function addedViews(
   const { input } = REWARDS[config.reward];
   if (input === 'masked') return [MASKED_VIEW];
   if (input !== 'views') return [];
-  return viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1);
+  return augmentedViewPlans(config);
 }
 
 /**
@@ -81,68 +86,6 @@ export function perceptionGroups(
     completions: g.completions.map((c) => ({ tokens: c.tokens, advantage: -coef })),
   }));
   return [...raised, ...auxiliary];
-}
-
-/** A distinct seed for every (run seed, step, prompt), so runs are reproducible. */
-export function stepSeed(seed: number, step: number, prompt: number): number {
-  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ prompt) >>> 0;
-}
-
-export function answerDistribution(answers: readonly string[]): AnswerShare[] {
-  return [...countVotes(answers)]
-    .map(([answer, count]) => ({ answer, count }))
-    .sort((a, b) => b.count - a.count || a.answer.localeCompare(b.answer));
-}
-
-export async function vote(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompt: PreparedPrompt,
-  config: TtrvConfig,
-  seed: number,
-  signal?: AbortSignal,
-): Promise<Votes> {
-  const samples = await sample(vlm.text, adapter, prompt.embeds, {
-    numRows: config.num_votes,
-    maxNewTokens: config.max_completion_length,
-    temperature: config.temperature,
-    topK: config.top_k,
-    topP: config.top_p,
-    seed,
-    signal,
-  });
-  const eos = new Set(vlm.text.config.eosTokenIds);
-  return {
-    answers: samples.tokens.map((t) => extractAnswer(decodeCompletion(vlm, t), prompt.question)),
-    tokens: samples.tokens,
-    logprobs: samples.logprobs,
-    terminated: samples.tokens.map((t) => t.length > 0 && eos.has(t.at(-1) as number)),
-  };
-}
-
-/** Greedy answer and the distribution of num_votes sampled answers, for base or adapted. */
-export async function summarizeAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompt: PreparedPrompt,
-  config: TtrvConfig,
-  signal?: AbortSignal,
-): Promise<AnswerSummary> {
-  const greedy = await sample(vlm.text, adapter, prompt.embeds, {
-    numRows: 1,
-    maxNewTokens: config.max_completion_length,
-    temperature: 0,
-    seed: 0,
-    signal,
-  });
-  const greedyText = decodeCompletion(vlm, greedy.tokens[0] ?? []);
-  const sampled = await vote(vlm, adapter, prompt, config, stepSeed(config.seed, -1, 0), signal);
-  return {
-    greedy: extractAnswer(greedyText, prompt.question),
-    greedyText,
-    distribution: answerDistribution(sampled.answers),
-    votes: sampled.answers.length,
-  };
 }
 
 export function stepReport(outcome: StepOutcome): StepReport {
@@ -237,18 +180,8 @@ export async function ttrvStep(
     : policyGroups;
   const learningRate = learningRateAt(step, config);
   const trainStarted = performance.now();
-  const update = (from: TrainState) =>
-    grpoStep(vlm.text, from, groups, {
-      lossType: config.loss_type,
-      learningRate,
-      maxGradNorm: config.max_grad_norm,
-      microBatchSize: TRAIN_MICROBATCH,
-      epsilon: config.epsilon,
-      beta: config.beta,
-      entropyCoef: config.entropy_coef,
-      temperature: config.temperature,
-      adamw: { weightDecay: config.weight_decay },
-    });
+  const options = grpoOptions(config, learningRate);
+  const update = (from: TrainState) => grpoStep(vlm.text, from, groups, options);
   let result = await update(state);
   for (let k = 1; k < config.num_iterations && !result.skipped; k++) {
     result = await update(result.state);

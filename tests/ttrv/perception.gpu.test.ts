@@ -10,15 +10,14 @@ import { completionLogprobs, exportLoraTensors } from '../../src/engine';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
 import { mean } from '../../src/rl/stats';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
+import { stepSeed, vote } from '../../src/ttrv/answers';
 import {
   addedViews,
   disposeTrainState,
   freshTrainState,
   perceptionGroups,
   type StepOutcome,
-  stepSeed,
   ttrvStep,
-  vote,
 } from '../../src/ttrv/step';
 import type { PreparedPrompt, VisionLanguageModel } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt, prepareViewPrompts } from '../../src/vlm/visionLanguageModel';

@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { greedyAnswers, viewVoteAnswer } from '../../src/dataset/run';
+import { viewVoteAnswer } from '../../src/dataset/run';
 import { exportLoraTensors } from '../../src/engine';
 import { viewPlans } from '../../src/image/augment';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
 import { agreement, majorityAnswer, viewConsistencyRewards } from '../../src/rl/rewards';
 import { mean } from '../../src/rl/stats';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
+import { greedyAnswers } from '../../src/ttrv/answers';
 import {
   addedViews,
   disposeTrainState,

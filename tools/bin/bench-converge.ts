@@ -16,7 +16,7 @@ import { createPlayground } from '../../src/core/playground';
 import type { DatasetItem, LabeledItem } from '../../src/dataset/items';
 import { labelAnswer, labeledItems, parseItems } from '../../src/dataset/items';
 import { MAJORITY_SAMPLES } from '../../src/dataset/report';
-import type { IndexFile } from '../../src/dataset/splits';
+import { DEMO_DATASET, fetchSplitIndex } from '../../src/dataset/splits';
 import { mean } from '../../src/rl/stats';
 import { stopReason } from '../../src/rl/stopRule';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
@@ -85,14 +85,15 @@ export async function main(argv: string[]): Promise<void> {
   await init('wasm');
   defaultDevice('wasm');
   const served = await serveDemoApp(values.root ?? REPO_ROOT);
-  const datasetUrl = (file: string) => `${served.origin}/datasets/shapes/${file}`;
-  const index = (await (await fetch(datasetUrl('index.json'))).json()) as IndexFile;
+  const indexUrl = `${served.origin}${DEMO_DATASET}index.json`;
+  const listed = await fetchSplitIndex(indexUrl);
+  if (!listed) throw new Error(`${indexUrl} is missing`);
   const splits = await Promise.all(
-    Object.entries(index.splits).map(async ([name, split]) => {
-      const url = datasetUrl(split.items);
+    listed.map(async ({ name, shifted, source }) => {
+      const url = source.itemsUrl;
       const items = parseItems(await (await fetch(url)).text(), url);
       if (!labeledItems(items)) throw new Error(`${name}: every item needs an answer`);
-      return { name, shifted: split.shifted, items };
+      return { name, shifted, items };
     }),
   );
   const items = chooseItems(splits, Number(values['per-type']));

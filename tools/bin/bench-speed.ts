@@ -23,7 +23,7 @@ import { RawImage } from '@huggingface/transformers';
 import { blockUntilReady, defaultDevice, tree } from '@jax-js/jax';
 import type { DatasetItem } from '../../src/dataset/items';
 import { parseItems } from '../../src/dataset/items';
-import type { GrpoOptions, PromptGroup, TrainState } from '../../src/engine';
+import type { PromptGroup, TrainState } from '../../src/engine';
 import {
   disposeModel,
   grpoGradients,
@@ -38,7 +38,8 @@ import { computeAdvantages } from '../../src/rl/advantages';
 import { computeRewards } from '../../src/rl/rewards';
 import type { PlaygroundSettings } from '../../src/settings';
 import { DEFAULT_SETTINGS } from '../../src/settings';
-import { freshTrainState, stepSeed, ttrvStep, vote } from '../../src/ttrv/step';
+import { stepSeed, vote } from '../../src/ttrv/answers';
+import { freshTrainState, grpoOptions, ttrvStep } from '../../src/ttrv/step';
 import { loadTextModelFromUrl } from '../../src/vlm/textModelFromUrl';
 import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt } from '../../src/vlm/visionLanguageModel';
@@ -75,21 +76,6 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-/** The step's GRPO options as ttrvStep passes them (constant rate: no warm-up by default). */
-function grpoOptions(config: PlaygroundSettings): GrpoOptions {
-  return {
-    lossType: config.loss_type,
-    learningRate: config.learning_rate,
-    maxGradNorm: config.max_grad_norm,
-    microBatchSize: 8,
-    epsilon: config.epsilon,
-    beta: config.beta,
-    entropyCoef: config.entropy_coef,
-    temperature: config.temperature,
-    adamw: { weightDecay: config.weight_decay },
-  };
-}
-
 /** Median milliseconds of each phase of one TTRV step on `prompt` (see the header). */
 async function stepPhases(
   app: NodeApp,
@@ -117,7 +103,8 @@ async function stepPhases(
       .slice(0, config.num_generations)
       .map((tokens, j) => ({ tokens, advantage: advantages[j] ?? 0 })),
   };
-  const options = grpoOptions(config);
+  // The step's GRPO options as ttrvStep passes them, at a constant rate (no warm-up by default).
+  const options = grpoOptions(config, config.learning_rate);
   const gradients = async () =>
     tree.dispose((await grpoGradients(vlm.text, state.adapter, [group], options)).grads);
   const step = async () => {

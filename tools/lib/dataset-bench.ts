@@ -2,11 +2,12 @@
 // split's line of their JSON from the app's own dataset report, and means over seeds.
 import { labeledItems, scoreAnswers } from '../../src/dataset/items';
 import type { DatasetRunResult, OpenedDataset } from '../../src/dataset/run';
-import { greedyAnswers, openDataset } from '../../src/dataset/run';
-import type { IndexFile } from '../../src/dataset/splits';
+import { openDataset } from '../../src/dataset/run';
+import { fetchSplitIndex, type ServedSplit } from '../../src/dataset/splits';
 import type { DatasetReport } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
+import { greedyAnswers } from '../../src/ttrv/answers';
 import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt } from '../../src/vlm/visionLanguageModel';
 import type { NodeApp } from './node-app';
@@ -62,21 +63,28 @@ export function meanResult(runs: SplitResult[]): SplitResult {
   return average(runs) as SplitResult;
 }
 
+/** The split of that name, or an error naming the ones there are. */
+function splitNamed(splits: readonly ServedSplit[], name: string): ServedSplit {
+  const split = splits.find((s) => s.name === name);
+  if (!split) throw new Error(`No split "${name}": ${splits.map((s) => s.name).join(', ')}`);
+  return split;
+}
+
 /**
  * The served app's splits (only those named, if any), the clean one, and the clean split's
  * prompts, to score every shifted split's adapter on it (forgetting). `close` frees the prompts.
  */
 export async function openBenchSplits(app: NodeApp, only: string[] | null) {
   const { vlm } = app;
-  const response = await fetch(app.datasetUrl('index.json'));
-  if (!response.ok) throw new Error(`index.json: HTTP ${response.status}`);
-  const index = (await response.json()) as IndexFile;
-  const names = Object.keys(index.splits).filter((s) => !only || only.includes(s));
-  const cleanName = Object.keys(index.splits).find((s) => !index.splits[s]?.shifted);
+  const indexUrl = app.datasetUrl('index.json');
+  const splits = await fetchSplitIndex(indexUrl);
+  if (!splits) throw new Error(`${indexUrl} is missing`);
+  const names = splits.map((split) => split.name).filter((s) => !only || only.includes(s));
+  const cleanName = splits.find((split) => !split.shifted)?.name;
   if (!cleanName) throw new Error('index.json names no clean (unshifted) split');
   const files = { read: () => Promise.reject(new Error('no picked files here')), url: () => '' };
   const open = (name: string): Promise<OpenedDataset> =>
-    openDataset({ kind: 'url', itemsUrl: app.datasetUrl(index.splits[name]?.items ?? '') }, files);
+    openDataset(splitNamed(splits, name).source, files);
   const clean = await open(cleanName);
   const cleanItems = labeledItems(clean.items);
   if (!cleanItems) throw new Error(`${cleanName}: every item needs an answer`);
@@ -87,7 +95,7 @@ export async function openBenchSplits(app: NodeApp, only: string[] | null) {
   return {
     names,
     cleanName,
-    shifted: names.filter((s) => index.splits[s]?.shifted),
+    shifted: names.filter((s) => splitNamed(splits, s).shifted),
     open,
     /** The clean split's greedy accuracy with the adapter a run on split `name` trained. */
     cleanAfter: async (name: string, run: DatasetRunResult, config: PlaygroundSettings) =>

@@ -35,7 +35,7 @@ import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
 import type { SideAnswers } from './report';
 import { AVG_SAMPLES, MAJORITY_SAMPLES, scoreDataset } from './report';
-import { protocolBatches, scoredIndices } from './schedule';
+import { datasetRunSettings, protocolBatches, scoredIndices } from './schedule';
 import { openDatasetFiles } from './source';
 
 /** A dataset's items and a way to read each one's image. */
@@ -163,12 +163,7 @@ export async function runDataset(
 ): Promise<DatasetRunResult> {
   const { items } = dataset;
   const { schedule } = protocol;
-  const config = {
-    ...settings,
-    num_votes: protocol.num_votes,
-    num_generations: protocol.num_generations,
-    learning_rate: protocol.learning_rate,
-  };
+  const config = datasetRunSettings(settings, protocol);
   const batches = protocolBatches(items.length, protocol, config.seed);
   const scored = scoredIndices(items.length, batches, protocol.evaluate);
   if (scored.length === 0) {

@@ -10,6 +10,7 @@ import type {
   SingleExampleSchedule,
 } from '../protocol';
 import { seededRandom } from '../random';
+import type { TtrvConfig } from '../rl/config';
 
 export const PAPER_DATASET_SCHEDULE: Readonly<DatasetSchedule> = {
   subset: 20,
@@ -79,6 +80,23 @@ export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
   evaluate: 'whole split',
   sampled: true,
 };
+
+/**
+ * The settings a dataset run samples and trains with: the page's, with the protocol's votes,
+ * trained completions and learning rate in place of the single-image ones (dataset mode has its
+ * own rate, TTRV_PROTOCOL's). runDataset runs with these, and the benchmarks report these.
+ */
+export function datasetRunSettings<Settings extends TtrvConfig>(
+  settings: Settings,
+  protocol: DatasetProtocol,
+): Settings {
+  return {
+    ...settings,
+    num_votes: protocol.num_votes,
+    num_generations: protocol.num_generations,
+    learning_rate: protocol.learning_rate,
+  };
+}
 
 /** The item indices of each step: the example, promptsPerStep times, for every step. */
 export function singleExampleBatches(

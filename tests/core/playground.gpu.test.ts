@@ -7,8 +7,11 @@ import path from 'node:path';
 import { defaultDevice, init } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlayground, type GuardedDevice, type Playground } from '../../src/core/playground';
+import { datasetRunSettings } from '../../src/dataset/schedule';
 import { PlaygroundError } from '../../src/errors';
 import { unpackAdapterZip } from '../../src/formats/peftAdapter';
+import type { StepReport } from '../../src/protocol';
+import { learningRateAt } from '../../src/rl/schedule';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
 import { nodePlaygroundHost, type ServedApp, serveDemoApp } from '../../tools/lib/node-app';
 import { REPO_ROOT } from '../../tools/lib/repo-root';
@@ -186,6 +189,35 @@ describe('the playground core', () => {
     expect(report.protocol.sampled).toBe(false); // nothing to score samples against
     expect(report.agreement?.last).toBeGreaterThan(0);
     expect(await adapterWeights()).not.toEqual(before);
+  });
+
+  it('runs dataset mode with the settings datasetRunSettings gives, which the benchmarks report', async () => {
+    const protocol = {
+      schedule: { subset: 1, epochs: 1, promptsPerStep: 1 },
+      num_votes: 3,
+      num_generations: 2,
+      learning_rate: 5e-3,
+      evaluate: 'whole split' as const,
+      sampled: false,
+    };
+    const used = datasetRunSettings(CONFIG, protocol);
+    // The premise: the protocol's numbers differ from the single-image settings'.
+    expect([used.num_votes, used.learning_rate]).not.toEqual([
+      CONFIG.num_votes,
+      CONFIG.learning_rate,
+    ]);
+    const steps: StepReport[] = [];
+    await playground.runDataset(
+      { kind: 'folder', files: pickedFolder('shapes-3') },
+      CONFIG,
+      protocol,
+      (progress) => {
+        if (progress.step) steps.push(progress.step);
+      },
+    );
+    expect(steps).toHaveLength(1);
+    expect(steps[0]?.metrics.learning_rate).toBe(learningRateAt(0, used));
+    expect(steps[0]?.distribution.reduce((n, share) => n + share.count, 0)).toBe(used.num_votes);
   });
 
   it('reports the votes of each view under view_consistency, and none under the other rewards', async () => {

@@ -6,7 +6,8 @@
 // else (collapse). Labels only score.
 //
 // `npm run bench:converge -- [--json] [--per-type 12] [--set <setting>=<value> …] [--root DIR]`
-// Progress goes to stderr; the last line on stdout is one JSON object:
+// Progress goes to stderr; the last line on stdout is one JSON object (`settings`: every setting
+// the runs used, tools/lib/run-settings.ts):
 // {"items", "converged_share", "median_steps_to_converge", "majority_kept_share",
 //  "base_greedy_accuracy", "base_majority_accuracy", "adapted_greedy_accuracy", "step_ms", …}
 import { loadavg } from 'node:os';
@@ -19,9 +20,9 @@ import { MAJORITY_SAMPLES } from '../../src/dataset/report';
 import { DEMO_DATASET, fetchSplitIndex } from '../../src/dataset/splits';
 import { mean } from '../../src/rl/stats';
 import { stopReason } from '../../src/rl/stopRule';
-import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
 import { BENCH_OPTIONS, nodePlaygroundHost, serveDemoApp } from '../lib/node-app';
 import { REPO_ROOT } from '../lib/repo-root';
+import { benchSettings, settingsEcho } from '../lib/run-settings';
 import { settingOverrides } from '../lib/setting-overrides';
 import { middle } from '../lib/timing';
 
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
     },
   });
   const overrides = settingOverrides(values.set);
-  const settings: PlaygroundSettings = { ...DEFAULT_SETTINGS, ...overrides };
+  const settings = benchSettings(overrides);
   const progress = (message: string) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${message}`);
 
@@ -173,14 +174,7 @@ export async function main(argv: string[]): Promise<void> {
         ];
       }),
     ),
-    settings: {
-      learning_rate: settings.learning_rate,
-      num_votes: settings.num_votes,
-      num_generations: settings.num_generations,
-      max_steps: settings.max_steps,
-      early_stop_agreement: settings.early_stop_agreement,
-      ...overrides,
-    },
+    settings: settingsEcho(settings),
     targets: TARGETS,
     load_average: loadavg().map((x) => Number(x.toFixed(2))),
     seconds: Math.round((performance.now() - started) / 1000),

@@ -1,6 +1,7 @@
 // The engine benchmark on the demo model, against transformers.js on the same machine with the
 // same number of rows. Run through tools/bin/run-ts.mjs (`npm run bench:engine -- --json`);
-// the last line printed is one JSON object.
+// the last line printed is one JSON object (`settings`: the adapter, vote and GRPO step timed,
+// tools/lib/bench-step.ts).
 //
 // Definitions (all after a warm-up call, so compilation is excluded; medians of `--repeats`):
 //   prefill_ms        prompt prefill + the first token of every row
@@ -29,8 +30,13 @@ import {
   sample,
   trackGpuMemory,
 } from '../../src/engine';
-import { DEFAULT_LORA_SETTINGS } from '../../src/layout/loraSettings';
-import { benchStep, withAlternatingAdvantages } from '../lib/bench-step';
+import {
+  BENCH_LORA,
+  BENCH_VOTE,
+  benchStep,
+  benchStepSettings,
+  withAlternatingAdvantages,
+} from '../lib/bench-step';
 import { setupNode } from '../lib/node-gpu';
 import { REPO_ROOT } from '../lib/repo-root';
 import { median, middle, timed } from '../lib/timing';
@@ -127,22 +133,23 @@ export async function main(argv: string[]): Promise<void> {
     `transformers.js: prefill ${middle(their.prefill).toFixed(1)} ms, decode ${theirTokensPerS.toFixed(0)} tokens/s`,
   );
 
-  // r 8, lora_alpha 16, all seven modules.
-  const lora = DEFAULT_LORA_SETTINGS;
-  let state = initTrainState({ config: lora, params: initLora(model.config, lora, 0) });
+  const lora = BENCH_LORA.settings;
+  let state = initTrainState({
+    config: lora,
+    params: initLora(model.config, lora, BENCH_LORA.seed),
+  });
   const vote = () =>
     sample(model, state.adapter, promptEmbeds, {
       numRows: rows,
       maxNewTokens: newTokens,
-      temperature: 1,
-      seed: 1,
-      eosTokenIds: [],
+      ...BENCH_VOTE,
     });
   const votes = await vote();
   const voteMs = await median(repeats, vote);
   const completions = withAlternatingAdvantages(votes.tokens);
+  const options = benchStep(rows);
   const step = async () => {
-    const result = await grpoStep(model, state, [{ promptEmbeds, completions }], benchStep(rows));
+    const result = await grpoStep(model, state, [{ promptEmbeds, completions }], options);
     state = result.state;
   };
   await step();
@@ -162,6 +169,7 @@ export async function main(argv: string[]): Promise<void> {
     ratio: Number((decodeTokensPerS / theirTokensPerS).toFixed(3)),
     peak_gpu_bytes: counter ? counter.peak() : null,
     layers_per_program: (layerGroups(model)[0] as [number, number])[1],
+    settings: benchStepSettings(options.microBatchSize),
   };
   tree.dispose([promptEmbeds, state.adapter.params, state.moments, model.weights]);
   await demo.dispose();

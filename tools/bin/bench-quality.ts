@@ -10,7 +10,8 @@
 //   [--seeds 0,1,2] [--subset 20] [--epochs 2] [--prompts-per-step 8] [--votes 32]
 //   [--trained 16] [--held-out] [--set <setting>=<value> …] [--root DIR]`
 //   (--root serves DIR/public, e.g. a candidate model from build.py --out DIR)
-// Progress goes to stderr; the last line on stdout is one JSON object.
+// Progress goes to stderr; the last line on stdout is one JSON object (`settings`: the protocol's
+// schedule and every setting the runs used but their seed, tools/lib/run-settings.ts).
 import { parseArgs } from 'node:util';
 import { runDataset } from '../../src/dataset/run';
 import { TTRV_PROTOCOL } from '../../src/dataset/schedule';
@@ -18,7 +19,6 @@ import { loraSettingsOf } from '../../src/layout/loraSettings';
 import type { DatasetProtocol } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
-import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { disposeTrainState } from '../../src/ttrv/step';
 import {
   meanResult,
@@ -29,6 +29,7 @@ import {
 } from '../lib/dataset-bench';
 import type { BenchBackend } from '../lib/node-app';
 import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
+import { benchSettings, datasetRunEcho, protocolLearningRate } from '../lib/run-settings';
 import { settingOverrides } from '../lib/setting-overrides';
 
 /** The issue's targets, checked without labels ever reaching the reward. */
@@ -81,8 +82,7 @@ function readArgs(argv: string[]): Args {
       },
       num_votes: Number(values.votes),
       num_generations: Number(values.trained),
-      // `--set learning_rate=…` sets dataset mode's rate (the protocol's, not the settings').
-      learning_rate: settingOverrides(values.set).learning_rate ?? TTRV_PROTOCOL.learning_rate,
+      learning_rate: protocolLearningRate(settingOverrides(values.set)),
       evaluate: values['held-out'] ? 'held out' : 'whole split',
       sampled: true,
     },
@@ -129,9 +129,7 @@ export async function main(argv: string[]): Promise<void> {
 
   const perSeed: Record<string, SplitResult>[] = [];
   for (const seed of args.seeds) {
-    const config: PlaygroundSettings = { ...DEFAULT_SETTINGS, ...args.overrides, seed };
-    const issues = validateSettings(config);
-    if (issues.length > 0) throw new Error(issues.map((i) => i.message).join('; '));
+    const config = benchSettings(args.overrides, { seed });
     const results: Record<string, SplitResult> = {};
     for (const name of names) {
       const dataset = await open(name);
@@ -175,14 +173,8 @@ export async function main(argv: string[]): Promise<void> {
     model: vlm.id,
     weights: vlm.text.format,
     backend: args.backend,
-    settings: {
-      ...args.protocol.schedule,
-      num_votes: args.protocol.num_votes,
-      num_generations: args.protocol.num_generations,
-      evaluate: args.protocol.evaluate,
-      learning_rate: DEFAULT_SETTINGS.learning_rate,
-      ...args.overrides,
-    },
+    // What every run used but its seed (seeds.seeds).
+    settings: datasetRunEcho(benchSettings(args.overrides), args.protocol, ['seed']),
     splits: first,
     seeds: { seeds: args.seeds, mean: meanSplits },
     targets: { first_seed: targetsOf(first), mean: targetsOf(meanSplits) },

@@ -4,7 +4,8 @@
 // `npm run bench:scale -- --json [--shapes 256m,500m] [--rows 16] [--new-tokens 16]
 //  [--train-rows 8] [--micro-batch N] [--weights f32|q8|q4] [--backend wasm|webgpu]
 //  [--layers-per-program N] [--no-transformersjs] [--once] [--dir-<shape> DIR]`;
-// the last line printed is one JSON object (contract: issue 15, docs/engine.md).
+// the last line printed is one JSON object (contract: issue 15, docs/engine.md; `settings`: the
+// adapter, vote and GRPO step timed, tools/lib/bench-step.ts).
 // `--browser [--backends webgpu,wasm]` runs the same measurement in a page of headless Chromium
 // (tools/lib/scale/browser.ts): each backend of each shape in a fresh page, transformers.js on
 // onnxruntime-web's provider of the same name; the JSON gains the browser and GPU adapter.
@@ -44,6 +45,7 @@ import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
 import type { GpuMemoryCounter, WeightFormat } from '../../src/engine';
 import { trackGpuMemory } from '../../src/engine';
+import { benchStepSettings } from '../lib/bench-step';
 import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
 import { runInBrowser } from '../lib/scale/browser';
@@ -127,7 +129,8 @@ export async function main(argv: string[]): Promise<void> {
     const builds = Object.fromEntries(
       args.shapes.map((s) => [s, readBuild(s, args.dirs[s] as string)]),
     );
-    console.log(JSON.stringify(await runInBrowser(args, builds, log)));
+    const measured = await runInBrowser(args, builds, log);
+    console.log(JSON.stringify({ ...measured, settings: benchStepSettings(args.microBatchSize) }));
     return;
   }
   await setupNode(args.backend);
@@ -161,5 +164,11 @@ export async function main(argv: string[]): Promise<void> {
       ]),
     );
   }
-  console.log(JSON.stringify({ shapes, backend: args.backend }));
+  console.log(
+    JSON.stringify({
+      shapes,
+      backend: args.backend,
+      settings: benchStepSettings(args.microBatchSize),
+    }),
+  );
 }

@@ -1,7 +1,8 @@
 // Speed of the playground's work on the demo model, in one run on one machine, through the app's
 // own code (tools/lib/node-app.ts). Run as `npm run bench:speed -- [--json]
 // [--backend wasm|webgpu] [--repeats 5] [--root DIR] [--weights f32|q8|q4]` (DIR as
-// bench:quality's); the last line printed is one JSON object.
+// bench:quality's); the last line printed is one JSON object (`settings`: the settings the step
+// and the samples used, tools/lib/run-settings.ts).
 //
 // Definitions (medians of `--repeats` after a warm-up, so compilation is excluded):
 //   ours_tokens_per_s  16 samples of 16 new tokens (end-of-sequence ignored, so both sides do the
@@ -45,6 +46,7 @@ import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt } from '../../src/vlm/visionLanguageModel';
 import type { BenchBackend, NodeApp } from '../lib/node-app';
 import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
+import { settingsEcho } from '../lib/run-settings';
 import { median, middle } from '../lib/timing';
 import { loadTransformersDemo } from '../lib/transformers-demo';
 
@@ -238,6 +240,7 @@ export async function main(argv: string[]): Promise<void> {
         update: ms(phases.update),
       },
       peak_gpu_bytes: peak,
+      settings: settingsEcho(config),
     }),
   );
 }

@@ -7,7 +7,8 @@
 //
 // `npm run bench:zoo -- [--json] [--rewards ttrv,frequency,…] [--seeds 0,1,2] [--splits …]
 //   [--set <setting>=<value> …] [--root DIR]`
-// Progress goes to stderr; the last line on stdout is one JSON object:
+// Progress goes to stderr; the last line on stdout is one JSON object (`settings`: every setting
+// the runs used but their reward and seed, tools/lib/run-settings.ts):
 // {"rewards": {"<name>": {"mean_greedy_gain", "best_greedy_gain", "per_split": {…}, "clean_drop",
 //  "step_ms"}}, "baselines": {"greedy", "self_consistency", "zero_views"}, …}
 // Numbers are means over the seeds; the base model's answers are computed once per split and
@@ -16,12 +17,11 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SideAnswers } from '../../src/dataset/report';
 import { runDataset } from '../../src/dataset/run';
-import { TTRV_PROTOCOL } from '../../src/dataset/schedule';
+import { datasetRunSettings, TTRV_PROTOCOL } from '../../src/dataset/schedule';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
 import { REWARD_KINDS, type RewardKind } from '../../src/rl/rewards';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
-import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { disposeTrainState } from '../../src/ttrv/step';
 import {
   meanResult,
@@ -31,6 +31,7 @@ import {
   splitResult,
 } from '../lib/dataset-bench';
 import { BENCH_OPTIONS, openNodeApp } from '../lib/node-app';
+import { benchSettings, settingsEcho } from '../lib/run-settings';
 import { settingOverrides } from '../lib/setting-overrides';
 
 type Args = {
@@ -90,9 +91,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const seed of args.seeds) {
     const base = new Map<string, SideAnswers>();
     for (const reward of args.rewards) {
-      const config: PlaygroundSettings = { ...DEFAULT_SETTINGS, ...args.overrides, reward, seed };
-      const issues = validateSettings(config);
-      if (issues.length > 0) throw new Error(issues.map((i) => i.message).join('; '));
+      const config = benchSettings(args.overrides, { reward, seed });
       const perSplit: Record<string, SplitResult> = {};
       for (const name of names) {
         const dataset = await open(name);
@@ -173,7 +172,11 @@ export async function main(argv: string[]): Promise<void> {
       learning_rate: TTRV_PROTOCOL.learning_rate,
       evaluate: TTRV_PROTOCOL.evaluate,
     },
-    settings: { ...args.overrides },
+    // What every run used but its reward (rewards) and seed (seeds).
+    settings: settingsEcho(datasetRunSettings(benchSettings(args.overrides), TTRV_PROTOCOL), [
+      'reward',
+      'seed',
+    ]),
     seeds: args.seeds,
     rewards,
     baselines: {

@@ -13,10 +13,10 @@ import { parseArgs } from 'node:util';
 import { SINGLE_EXAMPLE_SCHEDULE, TTRV_PROTOCOL } from '../../src/dataset/schedule';
 import { DEMO_MODEL_ID } from '../../src/models';
 import type { DatasetProtocol } from '../../src/protocol';
-import { DEFAULT_SETTINGS, validateSettings } from '../../src/settings';
 import { datasetTrlBundle } from '../../src/trl/fromRun';
 import { rewardVectors } from '../../src/trl/rewardVectors';
 import { REPO_ROOT } from '../lib/repo-root';
+import { benchSettings, protocolLearningRate } from '../lib/run-settings';
 import { filesUnder } from '../lib/serve-files';
 import { settingOverrides } from '../lib/setting-overrides';
 
@@ -73,9 +73,7 @@ export async function exportTrl(argv: string[]) {
   if (existsSync(values.out) && readdirSync(values.out).length > 0) {
     throw new Error(`${values.out} is not empty: give a new or empty folder`);
   }
-  const settings = { ...DEFAULT_SETTINGS, ...settingOverrides(values.set) };
-  const issues = validateSettings(settings);
-  if (issues.length > 0) throw new Error(`Settings: ${issues.map((i) => i.message).join('; ')}`);
+  const settings = benchSettings(settingOverrides(values.set));
   const protocol: DatasetProtocol = {
     ...TTRV_PROTOCOL,
     schedule:
@@ -84,8 +82,7 @@ export async function exportTrl(argv: string[]) {
         : { ...SINGLE_EXAMPLE_SCHEDULE, example: Number(values.example) - 1 },
     num_votes: Number(values.votes),
     num_generations: Number(values.trained),
-    // `--set learning_rate=…` sets dataset mode's rate (the protocol's, not the settings').
-    learning_rate: settingOverrides(values.set).learning_rate ?? TTRV_PROTOCOL.learning_rate,
+    learning_rate: protocolLearningRate(settingOverrides(values.set)),
     evaluate: values['held-out'] ? 'held out' : 'whole split',
   };
   const source = values.split ? `split ${values.split}` : `folder ${path.basename(folder)}`;

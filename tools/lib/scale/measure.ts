@@ -22,8 +22,7 @@ import {
   weightBytes,
 } from '../../../src/engine';
 import type { RangeReader } from '../../../src/formats/safetensors';
-import { DEFAULT_LORA_SETTINGS } from '../../../src/layout/loraSettings';
-import { benchStep, withAlternatingAdvantages } from '../bench-step';
+import { BENCH_LORA, BENCH_VOTE, benchStep, withAlternatingAdvantages } from '../bench-step';
 import type { Reference } from '../real-size-reference';
 
 /** What is measured: the same in Node and in the page. */
@@ -119,16 +118,14 @@ export async function measureEngine(
   log(`  prefill ${ms(prefillFirstMs)} ms first, ${msOrNull(prefillMs)} ms after`);
 
   let state = initTrainState({
-    config: DEFAULT_LORA_SETTINGS,
-    params: initLora(model.config, DEFAULT_LORA_SETTINGS, 0),
+    config: BENCH_LORA.settings,
+    params: initLora(model.config, BENCH_LORA.settings, BENCH_LORA.seed),
   });
   const vote = () =>
     sample(model, state.adapter, promptEmbeds, {
       numRows: opts.rows,
       maxNewTokens: opts.newTokens,
-      temperature: 1,
-      seed: 1,
-      eosTokenIds: [],
+      ...BENCH_VOTE,
     });
   const [votes, voteFirstMs] = await timed(vote);
   const voteMs = await again(vote);

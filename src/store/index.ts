@@ -1,6 +1,6 @@
 // All UI state lives in one zustand store, made of small slices; components read it and call its
 // actions. Heavy work goes to the worker, whose API the store is created from, so tests can hand
-// it a fake (tests/unit/store).
+// it a fake (tests/store).
 import { createStore } from 'zustand/vanilla';
 import { createDatasetSlice } from './dataset';
 import { createErrorSlice } from './errors';

@@ -13,19 +13,16 @@
 // Progress goes to stderr; the last line on stdout is one JSON object (`settings`: the protocol's
 // schedule and every setting the runs used but their seed, tools/lib/run-settings.ts).
 import { parseArgs } from 'node:util';
-import { runDataset } from '../../src/dataset/run';
 import { TTRV_PROTOCOL } from '../../src/dataset/schedule';
-import { loraSettingsOf } from '../../src/layout/loraSettings';
 import type { DatasetProtocol } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
-import { disposeTrainState } from '../../src/ttrv/step';
 import {
+  benchSplit,
   meanResult,
   openBenchSplits,
   round,
   type SplitResult,
-  splitResult,
 } from '../lib/dataset-bench';
 import type { BenchBackend } from '../lib/node-app';
 import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
@@ -122,22 +119,19 @@ export async function main(argv: string[]): Promise<void> {
 
   const app = await openNodeApp(args.backend, args.root, weightFormatArg(args.weights));
   const { vlm } = app;
-  const { names, cleanName, shifted, open, cleanAfter, close } = await openBenchSplits(
-    app,
-    args.splits,
-  );
+  const splits = await openBenchSplits(app, args.splits);
+  const { names, cleanName, shifted } = splits;
 
   const perSeed: Record<string, SplitResult>[] = [];
   for (const seed of args.seeds) {
     const config = benchSettings(args.overrides, { seed });
     const results: Record<string, SplitResult> = {};
     for (const name of names) {
-      const dataset = await open(name);
-      const run = await runDataset(
-        vlm,
-        dataset,
+      const { result } = await benchSplit(
+        app,
+        splits,
+        name,
         config,
-        loraSettingsOf(config),
         args.protocol,
         ({ phase, done, total, step }) => {
           if (step) {
@@ -149,16 +143,14 @@ export async function main(argv: string[]): Promise<void> {
           } else if (done === total) progress(`seed ${seed} ${name}: ${phase} done`);
         },
       );
-      const after = await cleanAfter(name, run, config);
-      disposeTrainState(run.trained);
-      results[name] = splitResult(run.report, after);
+      results[name] = result;
       progress(
-        `seed ${seed} ${name}: base ${results[name].base_accuracy}, adapted ${results[name].adapted_accuracy}, maj@32 ${results[name].base_maj32}`,
+        `seed ${seed} ${name}: base ${result.base_accuracy}, adapted ${result.adapted_accuracy}, maj@32 ${result.base_maj32}`,
       );
     }
     perSeed.push(results);
   }
-  close();
+  splits.close();
   await app.close();
 
   const first = perSeed[0] ?? {};

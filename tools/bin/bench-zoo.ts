@@ -16,19 +16,16 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SideAnswers } from '../../src/dataset/report';
-import { runDataset } from '../../src/dataset/run';
 import { datasetRunSettings, TTRV_PROTOCOL } from '../../src/dataset/schedule';
-import { loraSettingsOf } from '../../src/layout/loraSettings';
 import { REWARD_KINDS, type RewardKind } from '../../src/rl/rewards';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
-import { disposeTrainState } from '../../src/ttrv/step';
 import {
+  benchSplit,
   meanResult,
   openBenchSplits,
   round,
   type SplitResult,
-  splitResult,
 } from '../lib/dataset-bench';
 import { BENCH_OPTIONS, openNodeApp } from '../lib/node-app';
 import { benchSettings, settingsEcho } from '../lib/run-settings';
@@ -80,10 +77,8 @@ export async function main(argv: string[]): Promise<void> {
 
   const app = await openNodeApp('wasm', args.root);
   const { vlm } = app;
-  const { names, cleanName, shifted, open, cleanAfter, close } = await openBenchSplits(
-    app,
-    args.splits,
-  );
+  const splits = await openBenchSplits(app, args.splits);
+  const { names, cleanName, shifted } = splits;
 
   /** results[reward][seed][split], and each reward's step times. */
   const results = new Map<RewardKind, Record<string, SplitResult>[]>();
@@ -94,31 +89,27 @@ export async function main(argv: string[]): Promise<void> {
       const config = benchSettings(args.overrides, { reward, seed });
       const perSplit: Record<string, SplitResult> = {};
       for (const name of names) {
-        const dataset = await open(name);
-        const run = await runDataset(
-          vlm,
-          dataset,
+        const run = await benchSplit(
+          app,
+          splits,
+          name,
           config,
-          loraSettingsOf(config),
           TTRV_PROTOCOL,
           ({ step }) => {
             if (!step) return;
             stepSeconds.set(reward, [...(stepSeconds.get(reward) ?? []), step.metrics.step_time]);
           },
-          undefined,
           base.get(name),
         );
         base.set(name, run.base);
-        const after = await cleanAfter(name, run, config);
-        disposeTrainState(run.trained);
-        perSplit[name] = splitResult(run.report, after);
-        const r = perSplit[name];
+        perSplit[name] = run.result;
+        const r = run.result;
         progress(`seed ${seed} ${reward} ${name}: ${r.base_accuracy} → ${r.adapted_accuracy}`);
       }
       results.set(reward, [...(results.get(reward) ?? []), perSplit]);
     }
   }
-  close();
+  splits.close();
   await app.close();
 
   const rewards: Record<string, unknown> = {};

@@ -1,13 +1,16 @@
 // What the dataset-mode benchmarks share (bench:quality, bench:zoo): the served app's splits, a
 // split's line of their JSON from the app's own dataset report, and means over seeds.
 import { labeledItems, scoreAnswers } from '../../src/dataset/items';
+import type { SideAnswers } from '../../src/dataset/report';
 import type { DatasetRunResult, OpenedDataset } from '../../src/dataset/run';
-import { openDataset } from '../../src/dataset/run';
+import { openDataset, runDataset } from '../../src/dataset/run';
 import { fetchSplitIndex, type ServedSplit } from '../../src/dataset/splits';
-import type { DatasetReport } from '../../src/protocol';
+import { loraSettingsOf } from '../../src/layout/loraSettings';
+import type { DatasetProgress, DatasetProtocol, DatasetReport } from '../../src/protocol';
 import { mean } from '../../src/rl/stats';
 import type { PlaygroundSettings } from '../../src/settings';
 import { greedyAnswers } from '../../src/ttrv/answers';
+import { disposeTrainState } from '../../src/ttrv/step';
 import type { PreparedPrompt } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt } from '../../src/vlm/visionLanguageModel';
 import type { NodeApp } from './node-app';
@@ -114,4 +117,33 @@ export async function openBenchSplits(app: NodeApp, only: string[] | null) {
       for (const prompt of cleanPrompts) prompt.embeds.dispose();
     },
   };
+}
+
+/**
+ * Dataset mode on split `name` through the app's own run (runDataset), its adapter scored on the
+ * clean split and then released: the split's line of the JSON, and the base model's answers (a
+ * later run with the same seed and sampling settings may pass them back as `baseAnswers`).
+ */
+export async function benchSplit(
+  app: NodeApp,
+  splits: Awaited<ReturnType<typeof openBenchSplits>>,
+  name: string,
+  settings: PlaygroundSettings,
+  protocol: DatasetProtocol,
+  onProgress: (progress: DatasetProgress) => void,
+  baseAnswers?: SideAnswers,
+): Promise<{ result: SplitResult; base: SideAnswers }> {
+  const run = await runDataset(
+    app.vlm,
+    await splits.open(name),
+    settings,
+    loraSettingsOf(settings),
+    protocol,
+    onProgress,
+    undefined,
+    baseAnswers,
+  );
+  const after = await splits.cleanAfter(name, run, settings);
+  disposeTrainState(run.trained);
+  return { result: splitResult(run.report, after), base: run.base };
 }

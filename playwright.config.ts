@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 // @ts-expect-error: a plain .mjs tool shared with the test runner, no type declarations
-import { CHROMIUM_ARGS, findBrowser } from './tools/find-browser.mjs';
+import { CHROMIUM_ARGS, findBrowser } from './tools/lib/browser.mjs';
 
 const PORT = 4173;
 

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { zipSync } from 'fflate';
-import { targetModulesPattern } from '../src/engine/layout';
 import {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -11,6 +10,7 @@ import {
   packAdapterZip,
 } from '../src/formats/peftAdapter';
 import { serializeSafetensors } from '../src/formats/safetensors';
+import { targetModulesPattern } from '../src/layout/textLayout';
 import {
   dismissError,
   expectError,

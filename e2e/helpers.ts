@@ -25,7 +25,7 @@ export async function openWithOneStep(page: Page): Promise<void> {
 }
 
 /** The worker's diagnostics handle, `self.ttrvDiagnostics`: for tests only. */
-export type { Diagnostics } from '../src/workerApi';
+export type { Diagnostics } from '../src/protocol';
 
 /** The playground's worker, where `self.ttrvDiagnostics` lives. */
 export function playgroundWorker(page: Page): Worker {

@@ -1,6 +1,6 @@
 // The models the playground offers, as the page names them: the built-in demo model (served with
 // the app, offline), SmolVLM repos on the Hugging Face Hub, or a folder the user picked. Where
-// their files come from is src/session/modelSource.ts' job.
+// their files come from is src/vlm/modelSource.ts' job.
 export const DEMO_MODEL_ID = 'ttrv-demo-shapes';
 export const HUB_MODELS = [
   'HuggingFaceTB/SmolVLM-256M-Instruct',
@@ -8,9 +8,9 @@ export const HUB_MODELS = [
 ] as const;
 
 /** How the text model's frozen projections are stored on the device (src/engine/quant.ts). */
-export type { WeightFormat } from './engine/quant';
+export type { WeightFormat } from './engine';
 
-import type { WeightFormat } from './engine/quant';
+import type { WeightFormat } from './engine';
 
 /** The picker's words for each format. The picker preselects the most precise one that fits the
  * device (recommendedWeightFormat): until the dequantisation is fused into the matmul, q8 and q4

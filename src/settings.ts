@@ -1,12 +1,13 @@
 // The playground's settings: the TTRV run's (TRL's names, src/rl/config.ts) and the LoRA
-// adapter's (PEFT's names, src/engine/loraSettings.ts) as one flat object, which is what the
+// adapter's (PEFT's names, src/layout/loraSettings.ts) as one flat object, which is what the
 // settings panel edits, the worker receives and the metrics JSON records.
-import { LORA_TARGET_MODULES } from './engine/layout';
+
 import {
   DEFAULT_LORA_SETTINGS,
   type LoraSettings,
   validateLoraSettings,
-} from './engine/loraSettings';
+} from './layout/loraSettings';
+import { LORA_TARGET_MODULES } from './layout/textLayout';
 import {
   DEFAULT_TTRV_CONFIG,
   type TtrvConfig,

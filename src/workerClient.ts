@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import type { PlaygroundApi } from './workerApi';
+import type { PlaygroundApi } from './protocol';
 
 export function startPlaygroundWorker(): Comlink.Remote<PlaygroundApi> {
   const worker = new Worker(new URL('../workers/playground.worker.ts', import.meta.url), {

@@ -1,17 +1,17 @@
 // The one worker that owns the GPU: a thin comlink adapter over the playground's core
-// (src/session/playground.ts). What is here is what only a browser worker has: WebGPU start-up,
+// (src/core/playground.ts). What is here is what only a browser worker has: WebGPU start-up,
 // image decoding on an OffscreenCanvas, Blob URLs, and error codes carried across comlink.
 import { env, RawImage } from '@huggingface/transformers';
 import { defaultDevice, getWebGPUDevice, init } from '@jax-js/jax';
 import * as Comlink from 'comlink';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { createPlayground } from '../src/core/playground';
+import { PlaygroundError } from '../src/errors';
 import { describeGpuAdapter } from '../src/gpu/gpuAdapter';
 import { runGradientCheck } from '../src/gpu/gradientCheck';
 import { ImageInputError, prepareImage } from '../src/image/prepareImage';
-import { PlaygroundError } from '../src/session/errors';
-import { createPlayground } from '../src/session/playground';
-import type { Diagnostics, GpuReport, PlaygroundApi } from '../src/workerApi';
+import type { Diagnostics, GpuReport, PlaygroundApi } from '../src/protocol';
 
 // onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline).
 if (env.backends.onnx.wasm) {

@@ -1,13 +1,12 @@
 import { useState } from 'react';
-import {
-  type DatasetProtocol,
-  type DatasetSchedule,
-  type Evaluation,
-  SINGLE_EXAMPLE_SCHEDULE,
-  type SingleExampleSchedule,
-  TTRV_PROTOCOL,
-} from '../dataset/schedule';
+import { SINGLE_EXAMPLE_SCHEDULE, TTRV_PROTOCOL } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
+import type {
+  DatasetProtocol,
+  DatasetSchedule,
+  Evaluation,
+  SingleExampleSchedule,
+} from '../protocol';
 import type { DatasetRun } from '../store';
 import { DatasetResults } from './DatasetResults';
 

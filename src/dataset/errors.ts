@@ -1,4 +1,4 @@
-import { PlaygroundError } from '../session/errors';
+import { PlaygroundError } from '../errors';
 
 /** A split or picked folder that cannot be used; the message names the file and line. */
 export function datasetError(message: string): PlaygroundError {

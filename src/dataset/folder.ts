@@ -1,7 +1,7 @@
 // Dataset mode on a folder the user picked, laid out like a shipped split: an items.jsonl (one
 // JSON object a line: image, question, optional answer and type) and the images it names.
 
-import { filesByPath, pickedFolderName } from '../session/pickedFolder';
+import { filesByPath, pickedFolderName } from '../files/pickedFolder';
 import { datasetError } from './errors';
 import type { DatasetItem } from './items';
 import { readItems } from './items';

@@ -4,6 +4,8 @@
 // teaches at most the model's own majority), a Zero-style vote over augmented views of the image
 // (a baseline that trains nothing), the format-failure rate, and flips. Overall and per question
 // type. Labels only score here; they never reach the reward.
+
+import type { DatasetScores, ScoreGroup, SideScores } from '../protocol';
 import { majorityAnswer } from '../rl/rewards';
 import { mean } from '../rl/stats';
 import type { LabeledItem } from './items';
@@ -25,27 +27,6 @@ export type SideAnswers = {
    */
   viewVotes: readonly string[] | null;
 };
-
-export type SideScores = {
-  accuracy: number;
-  avg16: number | null;
-  /** Accuracy of the majority of MAJORITY_SAMPLES samples; null with fewer samples. */
-  maj32: number | null;
-  /** Accuracy of the vote over views (SideAnswers.viewVotes); null when it was not computed. */
-  view_vote: number | null;
-  /** Share of greedy answers that are no answer of their question type at all. */
-  format_failures: number;
-};
-
-export type ScoreGroup = {
-  n_items: number;
-  base: SideScores;
-  adapted: SideScores;
-  /** Items whose greedy answer went from wrong to right, and from right to wrong. */
-  flips: { to_correct: number; to_wrong: number };
-};
-
-export type DatasetScores = ScoreGroup & { per_type: Record<string, ScoreGroup> };
 
 /**
  * Each question type's answer space: every label of that type in the split, extracted as answers

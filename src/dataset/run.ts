@@ -4,80 +4,39 @@
 // model, adapt a fresh adapter, score it. Labels only score (./items.ts),
 // never reward.
 import { RawImage } from '@huggingface/transformers';
-import type { LoraSettings } from '../engine/loraSettings';
-import type { Adapter } from '../engine/model';
-import { sample } from '../engine/sampling';
-import type { TrainState } from '../engine/train';
+import type { Adapter, TrainState } from '../engine';
+import { errorCodeOf, messageOf, PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
-import { type ViewPlan, viewPlans } from '../image/augment';
-import { extractAnswer } from '../rl/answers';
+import { augmentedViewPlans, type ViewPlan } from '../image/augment';
+import type { LoraSettings } from '../layout/loraSettings';
+import type {
+  DatasetProgress,
+  DatasetProtocol,
+  DatasetReport,
+  DatasetSource,
+  StepReport,
+} from '../protocol';
 import type { TtrvConfig } from '../rl/config';
 import { majorityAnswer } from '../rl/rewards';
-import { errorCodeOf, messageOf, PlaygroundError } from '../session/errors';
-import type { PromptViews, StepReport } from '../session/ttrvStep';
+import { greedyAnswers, sampledAnswers } from '../ttrv/answers';
+import type { PromptViews } from '../ttrv/step';
 import {
   addedViews,
   checkedAdapterTensors,
   disposeTrainState,
   freshTrainState,
   stepReport,
-  stepSeed,
   ttrvStep,
-  vote,
-} from '../session/ttrvStep';
-import type { PreparedPrompt, VisionLanguageModel } from '../session/visionLanguageModel';
-import {
-  decodeCompletion,
-  preparePrompt,
-  prepareViewPrompts,
-} from '../session/visionLanguageModel';
+} from '../ttrv/step';
+import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
+import { preparePrompt, prepareViewPrompts } from '../vlm/visionLanguageModel';
+import { datasetError } from './errors';
 import type { DatasetItem, LabeledItem } from './items';
 import { labeledItems } from './items';
-import type { DatasetScores, SideAnswers } from './report';
+import type { SideAnswers } from './report';
 import { AVG_SAMPLES, MAJORITY_SAMPLES, scoreDataset } from './report';
-import type { DatasetProtocol, Evaluation } from './schedule';
-import { protocolBatches, scoredIndices } from './schedule';
+import { datasetRunSettings, protocolBatches, scoredIndices } from './schedule';
 import { openDatasetFiles } from './source';
-import type { DatasetSource } from './splits';
-
-export type DatasetProgress = {
-  phase: 'preparing' | 'evaluating base' | 'adapting' | 'evaluating adapted';
-  done: number;
-  total: number;
-  /** The adaptation step just taken (phase 'adapting'). */
-  step?: StepReport;
-};
-
-/** Single-example mode: the one item adapted on, and its greedy answers before and after. */
-export type ExampleReport = {
-  number: number;
-  image: string;
-  question: string;
-  /** null: the dataset has no labels. */
-  label: string | null;
-  /** Its greedy answers; null when a held-out run did not score it. */
-  base: string | null;
-  adapted: string | null;
-};
-
-export type DatasetReport = {
-  split: string;
-  protocol: {
-    /** 'whole split': every item scored (TTRV); 'held out': only those not adapted on. */
-    evaluate: Evaluation;
-    num_votes: number;
-    num_generations: number;
-    learning_rate: number;
-    sampled: boolean;
-  };
-  itemsAdapted: number;
-  itemsEvaluated: number;
-  /** Before and after, overall and per question type; null when the dataset has no labels. */
-  scores: DatasetScores | null;
-  /** Mean agreement of the sampled answers at the first and the last adaptation step. */
-  agreement: { first: number; last: number } | null;
-  example: ExampleReport | null;
-};
 
 /** A dataset's items and a way to read each one's image. */
 export type OpenedDataset = {
@@ -111,8 +70,7 @@ export async function openDataset(
       } catch (error) {
         if (errorCodeOf(error) !== 'bad-image') throw error;
         const item = items[i] as DatasetItem;
-        throw new PlaygroundError(
-          'bad-dataset',
+        throw datasetError(
           `${name}/items.jsonl, line ${item.line}: the image "${item.image}" cannot be used. ${messageOf(error)}`,
         );
       }
@@ -122,28 +80,6 @@ export async function openDataset(
       return typeof image === 'string' ? image : files.url(image);
     },
   };
-}
-
-/** The greedy (temperature 0) extracted answer to each prompt: the "adapted answer" of the spec. */
-export async function greedyAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompts: readonly PreparedPrompt[],
-  maxNewTokens: number,
-  signal?: AbortSignal,
-): Promise<string[]> {
-  const answers: string[] = [];
-  for (const prompt of prompts) {
-    const { tokens } = await sample(vlm.text, adapter, prompt.embeds, {
-      numRows: 1,
-      maxNewTokens,
-      temperature: 0,
-      seed: 0,
-      signal,
-    });
-    answers.push(extractAnswer(decodeCompletion(vlm, tokens[0] ?? []), prompt.question));
-  }
-  return answers;
 }
 
 /**
@@ -165,24 +101,6 @@ export async function viewVoteAnswer(
   } finally {
     for (const view of views) view.embeds.dispose();
   }
-}
-
-/** `rows` extracted answers to each prompt, sampled at the config's temperature. */
-export async function sampledAnswers(
-  vlm: VisionLanguageModel,
-  adapter: Adapter | null,
-  prompts: readonly PreparedPrompt[],
-  config: TtrvConfig,
-  rows: number,
-  signal?: AbortSignal,
-): Promise<string[][]> {
-  const answers: string[][] = [];
-  const sampling = { ...config, num_votes: rows };
-  for (const [i, prompt] of prompts.entries()) {
-    const seed = stepSeed(config.seed, -1, i);
-    answers.push((await vote(vlm, adapter, prompt, sampling, seed, signal)).answers);
-  }
-  return answers;
 }
 
 /**
@@ -245,12 +163,7 @@ export async function runDataset(
 ): Promise<DatasetRunResult> {
   const { items } = dataset;
   const { schedule } = protocol;
-  const config = {
-    ...settings,
-    num_votes: protocol.num_votes,
-    num_generations: protocol.num_generations,
-    learning_rate: protocol.learning_rate,
-  };
+  const config = datasetRunSettings(settings, protocol);
   const batches = protocolBatches(items.length, protocol, config.seed);
   const scored = scoredIndices(items.length, batches, protocol.evaluate);
   if (scored.length === 0) {
@@ -270,10 +183,7 @@ export async function runDataset(
   const views: PreparedPrompt[][] = [];
   // The baseline that trains nothing, with the run's views (num_views, view_augmentations): voted
   // while each scored item's image is in hand, unless the caller brought the base answers.
-  const votePlans =
-    sampling && !baseAnswers
-      ? viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1)
-      : null;
+  const votePlans = sampling && !baseAnswers ? augmentedViewPlans(config) : null;
   const viewVotes = new Map<number, string>();
   const scoredSet = new Set(scored);
   try {

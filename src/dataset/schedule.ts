@@ -1,43 +1,21 @@
 // Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
 // epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
 // in single-example mode, on one item repeated as the whole batch of every step.
-import { seededRandom } from '../random';
-import { PlaygroundError } from '../session/errors';
 
-export type DatasetSchedule = {
-  /** Items adapted on, drawn at random from the split (paper: 20). */
-  subset: number;
-  epochs: number;
-  promptsPerStep: number;
-};
+import { PlaygroundError } from '../errors';
+import type {
+  DatasetProtocol,
+  DatasetSchedule,
+  Evaluation,
+  SingleExampleSchedule,
+} from '../protocol';
+import { seededRandom } from '../random';
+import type { TtrvConfig } from '../rl/config';
 
 export const PAPER_DATASET_SCHEDULE: Readonly<DatasetSchedule> = {
   subset: 20,
   epochs: 2,
   promptsPerStep: 8,
-};
-
-/** Which items a run scores: all of the split (TTRV: its train set is part of its test set), or
- * only those it did not adapt on. */
-export type Evaluation = 'whole split' | 'held out';
-
-/** A dataset run: how it adapts, how many votes, and what it scores. */
-export type DatasetProtocol = {
-  schedule: DatasetSchedule | SingleExampleSchedule;
-  /** Votes per prompt, and how many of them are trained on (TTRV: 32 and the first 16). */
-  num_votes: number;
-  num_generations: number;
-  /**
-   * The adapter's learning rate in this run: dataset mode's own, apart from the single-image
-   * default (settings), chosen by bench:quality (docs/decisions.md).
-   */
-  learning_rate: number;
-  evaluate: Evaluation;
-  /**
-   * Also sample every scored item (32 answers with the base model, 16 with the adapter) for
-   * avg@16 and maj@32: many times the work of the greedy answers.
-   */
-  sampled: boolean;
 };
 
 /** Fisher–Yates with the caller's uniform [0, 1) source, so the schedule is seedable. */
@@ -80,15 +58,6 @@ export function adaptationBatches(
   return steps;
 }
 
-/** Single-example mode (spec §3): one item of the split is every step's whole batch. */
-export type SingleExampleSchedule = {
-  /** 0-based index of the item in the split. */
-  example: number;
-  steps: number;
-  /** Copies of the example per step; each copy draws its own votes. */
-  promptsPerStep: number;
-};
-
 /** As many prompts as the paper's dataset schedule (5 steps × 8 = 20 images × 2 epochs). */
 export const SINGLE_EXAMPLE_SCHEDULE: Readonly<SingleExampleSchedule> = {
   example: 0,
@@ -111,6 +80,23 @@ export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
   evaluate: 'whole split',
   sampled: true,
 };
+
+/**
+ * The settings a dataset run samples and trains with: the page's, with the protocol's votes,
+ * trained completions and learning rate in place of the single-image ones (dataset mode has its
+ * own rate, TTRV_PROTOCOL's). runDataset runs with these, and the benchmarks report these.
+ */
+export function datasetRunSettings<Settings extends TtrvConfig>(
+  settings: Settings,
+  protocol: DatasetProtocol,
+): Settings {
+  return {
+    ...settings,
+    num_votes: protocol.num_votes,
+    num_generations: protocol.num_generations,
+    learning_rate: protocol.learning_rate,
+  };
+}
 
 /** The item indices of each step: the example, promptsPerStep times, for every step. */
 export function singleExampleBatches(

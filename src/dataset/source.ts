@@ -1,10 +1,11 @@
 // A split's items and where each one's image is, from either source (a served items.jsonl or a
 // picked folder): what a dataset run decodes (./run.ts) and what a TRL export copies (src/trl).
-import { PlaygroundError } from '../session/errors';
+
+import type { DatasetSource } from '../protocol';
+import { datasetError } from './errors';
 import { readDatasetFolder } from './folder';
 import type { DatasetItem } from './items';
 import { parseItems } from './items';
-import type { DatasetSource } from './splits';
 
 export type DatasetFiles = {
   name: string;
@@ -18,10 +19,7 @@ export async function openDatasetFiles(source: DatasetSource): Promise<DatasetFi
   if (source.kind === 'folder') return readDatasetFolder(source.files);
   const response = await fetch(source.itemsUrl);
   if (!response.ok) {
-    throw new PlaygroundError(
-      'bad-dataset',
-      `Could not read ${source.itemsUrl} (HTTP ${response.status}).`,
-    );
+    throw datasetError(`Could not read ${source.itemsUrl} (HTTP ${response.status}).`);
   }
   const items = parseItems(await response.text(), response.url || source.itemsUrl);
   return { name: source.itemsUrl, items, images: items.map((item) => item.image) };
@@ -32,7 +30,7 @@ export async function imageBytes(image: File | string): Promise<Uint8Array> {
   if (typeof image !== 'string') return new Uint8Array(await image.arrayBuffer());
   const response = await fetch(image);
   if (!response.ok) {
-    throw new PlaygroundError('bad-dataset', `Could not read ${image} (HTTP ${response.status}).`);
+    throw datasetError(`Could not read ${image} (HTTP ${response.status}).`);
   }
   return new Uint8Array(await response.arrayBuffer());
 }

@@ -12,8 +12,8 @@
 // Masks are additive biases (0 or MASKED) computed on the host, so nothing recompiles when a
 // length or a decode position changes.
 import { lax, nn, numpy as np, tree } from '@jax-js/jax';
-import type { TextConfig } from './config';
-import type { Projection } from './layout';
+import type { TextConfig } from '../layout/textConfig';
+import type { Projection } from '../layout/textLayout';
 import { dequantize, type Weight } from './quant';
 
 /** One layer; the projections float32 [out, in] or quantised (./quant.ts). */

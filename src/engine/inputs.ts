@@ -4,7 +4,7 @@
 // that jit compiles a handful of shapes, not one per prompt or completion length.
 import type { Device } from '@jax-js/jax';
 import { numpy as np, tree } from '@jax-js/jax';
-import type { TextConfig } from './config';
+import type { TextConfig } from '../layout/textConfig';
 import type { DecodeInputs, PrefixInputs, RowInputs } from './decoder';
 import { MASKED } from './decoder';
 import { embedRows, type Weight, weightDevice } from './quant';

@@ -5,11 +5,11 @@
 import type { Device } from '@jax-js/jax';
 import { numpy as np, random } from '@jax-js/jax';
 import type { Float32Tensor } from '../formats/safetensors';
-import type { TextConfig } from './config';
+import type { LoraSettings } from '../layout/loraSettings';
+import type { TextConfig } from '../layout/textConfig';
+import type { Projection, TextLayout } from '../layout/textLayout';
+import { loraKey, PROJECTIONS, projectionOf, projectionShape } from '../layout/textLayout';
 import type { LayerLora, LoraParams } from './decoder';
-import type { Projection, TextLayout } from './layout';
-import { loraKey, PROJECTIONS, projectionOf, projectionShape } from './layout';
-import type { LoraSettings } from './loraSettings';
 
 export function loraScale(lora: LoraSettings): number {
   return lora.lora_alpha / lora.r;

@@ -3,11 +3,11 @@
 // input shape, not once per call.
 import type { OwnedFunction } from '@jax-js/jax';
 import { tree } from '@jax-js/jax';
-import type { TextConfig } from './config';
+import type { LoraSettings } from '../layout/loraSettings';
+import type { TextConfig } from '../layout/textConfig';
+import type { TextPrefix } from '../layout/textLayout';
 import type { DecoderWeights, LoraParams, ModelSpec } from './decoder';
-import type { TextPrefix } from './layout';
 import { loraScale } from './lora';
-import type { LoraSettings } from './loraSettings';
 import type { WeightFormat } from './quant';
 
 export type TextModel = {

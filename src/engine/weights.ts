@@ -9,9 +9,8 @@ import {
   parseSafetensorsHeader,
   readHeaderLength,
 } from '../formats/safetensors';
-import type { TextConfig } from './config';
-import { parseTextConfig } from './config';
-import type { DecoderWeights, LayerWeights } from './decoder';
+import type { TextConfig } from '../layout/textConfig';
+import { parseTextConfig } from '../layout/textConfig';
 import {
   checkpointNames,
   findTextPrefix,
@@ -19,7 +18,8 @@ import {
   projectionShape,
   TEXT_PREFIXES,
   type TextPrefix,
-} from './layout';
+} from '../layout/textLayout';
+import type { DecoderWeights, LayerWeights } from './decoder';
 import type { TextModel } from './model';
 import type { Weight, WeightFormat } from './quant';
 import {
@@ -148,7 +148,7 @@ function storageFormats(names: TextTensors['names'], format: WeightFormat) {
 /** What loading a checkpoint's text model would take, read from its safetensors header alone
  * (a few kB): the bytes of its tensors in the file (the download) and, per weight format, the
  * bytes it would hold on the device and its largest single tensor there (which must fit one GPU
- * buffer binding). Equal to weightBytes() of the loaded model (tests/engine/weights-plan.test.ts). */
+ * buffer binding). Equal to weightBytes() of the loaded model (tests/engine/weights-plan.gpu.test.ts). */
 export type TextModelPlan = {
   fileBytes: number;
   deviceBytes: Record<WeightFormat, number>;

@@ -5,7 +5,7 @@
 // interleaved channels), so the worker and Node make the same views.
 
 import { seededRandom } from '../random';
-import type { ViewAugmentation } from '../rl/config';
+import type { TtrvConfig, ViewAugmentation } from '../rl/config';
 
 export type Pixels = {
   data: Uint8Array | Uint8ClampedArray;
@@ -82,6 +82,16 @@ export function viewPlans(
     });
   }
   return plans;
+}
+
+/**
+ * The plans of a run's views besides the image itself (viewPlans without view 0): num_views − 1
+ * augmented views drawn from the run's seed, the same for every image of the run.
+ */
+export function augmentedViewPlans(
+  config: Pick<TtrvConfig, 'num_views' | 'view_augmentations' | 'seed'>,
+): ViewPlan[] {
+  return viewPlans(config.num_views, config.view_augmentations, config.seed).slice(1);
 }
 
 /** What a view changed, in words for the page: "original", or e.g. "crop, flip". */

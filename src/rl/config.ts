@@ -1,6 +1,6 @@
 // The settings of a TTRV run, under the names users know from TRL's GRPOConfig (spec §4), with
 // defaults and validation the UI shows next to the inputs. The LoRA settings (PEFT's names) are
-// the engine's (src/engine/loraSettings.ts); src/settings.ts joins the two.
+// the engine's (src/layout/loraSettings.ts); src/settings.ts joins the two.
 import type { Baseline, RewardScaling } from './advantages';
 import { REWARD_KINDS, type RewardKind } from './rewards';
 import type { LrSchedulerType } from './schedule';

@@ -308,7 +308,7 @@ export function computeRewards(votes: RewardInputs, settings: RewardSettings): n
       return frequencyRewards(answers, n);
     case 'perception':
       // The perception term is not a reward of the votes but a loss term on the masked image's
-      // re-scoring (src/session/ttrvStep.ts, perceptionGroups): the votes get TTRV's reward.
+      // re-scoring (src/ttrv/step.ts, perceptionGroups): the votes get TTRV's reward.
       return ttrvRewards(answers, n, settings.alpha);
     default: {
       const unknown: never = settings.reward;

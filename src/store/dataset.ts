@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import { folderSplit } from '../dataset/splits';
-import type { DatasetProgress } from '../workerApi';
+import type { DatasetProgress } from '../protocol';
 import { idleRun } from './run';
 import type { DatasetSlice, Slice } from './state';
 import { canCompute, isRunning } from './state';

@@ -1,4 +1,4 @@
-import { errorCodeOf, messageOf } from '../session/errors';
+import { errorCodeOf, messageOf } from '../errors';
 import type { ErrorSlice, Slice } from './state';
 
 export const createErrorSlice: Slice<ErrorSlice> = (set) => ({

@@ -1,6 +1,6 @@
 // All UI state lives in one zustand store, made of small slices; components read it and call its
 // actions. Heavy work goes to the worker, whose API the store is created from, so tests can hand
-// it a fake (tests/unit/store).
+// it a fake (tests/store).
 import { createStore } from 'zustand/vanilla';
 import { createDatasetSlice } from './dataset';
 import { createErrorSlice } from './errors';
@@ -9,19 +9,17 @@ import { createSessionSlice } from './session';
 import { createSettingsSlice } from './settings';
 import type { PlaygroundState, WorkerApi } from './state';
 
+export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
+
 export { trlExportSource } from './run';
 export type {
-  AnswerShare,
-  AnswerSummary,
   Comparison,
-  DatasetReport,
   DatasetRun,
   EstimateState,
   GpuState,
   ModelState,
   PlaygroundState,
   RunState,
-  ViewVotes,
   WorkerApi,
 } from './state';
 export { canCompute, isRunning } from './state';

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import { downloadBlob } from '../download';
+import { downloadBlob } from '../files/download';
 import { DEMO_MODEL_ID } from '../models';
 import { metricsToCsv, metricsToJson } from '../rl/metrics';
 import { collapseWarning, stopReason } from '../rl/stopRule';

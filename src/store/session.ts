@@ -1,10 +1,10 @@
 import * as Comlink from 'comlink';
 import { fetchDemoSplits } from '../dataset/splits';
 import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
+import { messageOf } from '../errors';
 import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
 import type { ModelChoice } from '../models';
-import { messageOf } from '../session/errors';
-import type { LoadProgress } from '../session/visionLanguageModel';
+import type { LoadProgress } from '../protocol';
 import { idleRun } from './run';
 import type { SessionSlice, Slice } from './state';
 import { isRunning } from './state';

@@ -2,25 +2,25 @@
 // zustand store (./index.ts); components read it and call its actions.
 import type { Remote } from 'comlink';
 import type { StateCreator } from 'zustand';
-import type { DatasetProtocol } from '../dataset/schedule';
 import type { DatasetSplit } from '../dataset/splits';
 import type { DemoSample } from '../demoSamples';
 import type { ModelChoice, ModelEstimate } from '../models';
-import type { StepMetrics } from '../rl/metrics';
-import type { ConfigIssue, PlaygroundSettings } from '../settings';
 import type {
   AnswerShare,
   AnswerSummary,
   DatasetProgress,
+  DatasetProtocol,
   DatasetReport,
   GpuReport,
   ModelInfo,
   PlaygroundApi,
   StepReport,
   ViewVotes,
-} from '../workerApi';
+} from '../protocol';
+import type { StepMetrics } from '../rl/metrics';
+import type { ConfigIssue, PlaygroundSettings } from '../settings';
 
-export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../workerApi';
+export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
 
 export type GpuState =
   | { state: 'checking' }

@@ -1,9 +1,8 @@
 // A run's TRL bundle from what the page (or the CLI) has: a dataset split's source, or the image
 // and question of a single-image run; and the bundle as one zip for the download.
 import { zipSync } from 'fflate';
-import type { DatasetProtocol } from '../dataset/schedule';
 import { imageBytes, openDatasetFiles } from '../dataset/source';
-import type { DatasetSource } from '../dataset/splits';
+import type { DatasetProtocol, DatasetSource } from '../protocol';
 import type { PlaygroundSettings } from '../settings';
 import { type BundleFiles, type TrlItem, trlBundle, trlSelection } from './bundle';
 

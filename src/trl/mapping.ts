@@ -1,7 +1,8 @@
 // A playground run's settings as TRL's GRPOConfig and PEFT's LoraConfig arguments (TRL 1.9), by
 // name, with what differs said where TRL has no exact equivalent. The exported train_ttrv.py
 // gets them as Python literals (renderRunSettings).
-import type { DatasetProtocol } from '../dataset/schedule';
+
+import type { DatasetProtocol } from '../protocol';
 import { REWARD_KINDS, REWARDS, type RewardInput } from '../rl/rewards';
 import type { PlaygroundSettings } from '../settings';
 

@@ -1,13 +1,13 @@
 // Shared fixtures for the engine tests: a tiny config and host copies of engine arrays.
 import { numpy as np, tree } from '@jax-js/jax';
-import type { TextConfig } from '../../src/engine/config';
 import type { DecoderWeights, LoraParams } from '../../src/engine/decoder';
-import { PROJECTIONS } from '../../src/engine/layout';
 import { initLora } from '../../src/engine/lora';
-import { DEFAULT_LORA_SETTINGS, type LoraSettings } from '../../src/engine/loraSettings';
 import type { TextModel } from '../../src/engine/model';
 import { dequantize, type Weight } from '../../src/engine/quant';
 import { randomWeights } from '../../src/engine/weights';
+import { DEFAULT_LORA_SETTINGS, type LoraSettings } from '../../src/layout/loraSettings';
+import type { TextConfig } from '../../src/layout/textConfig';
+import { PROJECTIONS } from '../../src/layout/textLayout';
 import type { Matrix, RefLayer, RefLora, RefWeights } from './reference';
 
 /** 2 layers, 4 heads over 2 KV heads (GQA), head_dim 8, vocab 48: milliseconds per call. */

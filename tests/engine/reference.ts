@@ -2,8 +2,8 @@
 // Hugging Face modeling code (LlamaForCausalLM / Qwen2 with biases) with plain loops: the
 // engine's jax-js functions are tested against it. One sequence at a time, full causal attention,
 // no cache, no padding, no buckets.
-import type { TextConfig } from '../../src/engine/config';
-import type { Projection } from '../../src/engine/layout';
+import type { TextConfig } from '../../src/layout/textConfig';
+import type { Projection } from '../../src/layout/textLayout';
 
 /** A row-major host matrix [rows, cols] (PyTorch Linear layout: [out, in]). */
 export type Matrix = { rows: number; cols: number; data: Float64Array };

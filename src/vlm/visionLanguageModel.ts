@@ -1,0 +1,278 @@
+// The model as the playground uses it: transformers.js' processor (chat template, tokenizer,
+// image preprocessing) and the frozen ONNX vision encoder, beside our trainable jax-js text model.
+// The vision encoder's features are constants for the gradient: they are computed once per image.
+
+import type { Processor } from '@huggingface/transformers';
+import { AutoProcessor, PreTrainedModel, RawImage } from '@huggingface/transformers';
+import type { Device } from '@jax-js/jax';
+import { numpy as np } from '@jax-js/jax';
+import type { TextModel } from '../engine';
+import { embedPrompt, loadTextModel, planTextModel, weightDevice } from '../engine';
+import { applyView, describeView, type ViewPlan } from '../image/augment';
+import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
+import { httpRangeReader } from '../net/httpRangeReader';
+import { resumableReader } from '../net/resumableReader';
+import type { LoadProgress } from '../protocol';
+import { type ResolvedModel, resolveModel } from './modelSource';
+
+export type VisionLanguageModel = {
+  id: string;
+  label: string;
+  processor: Processor;
+  vision: PreTrainedModel;
+  /** The vision encoder's file as loaded (a fallback when the one asked for is missing). */
+  visionDtype: VisionDtype;
+  text: TextModel;
+  /** What the user should know about how it loaded (fallbacks). */
+  notes: string[];
+};
+
+export type PreparedPrompt = {
+  question: string;
+  /** What was done to the image for this prompt (src/image/augment.ts): "original", or e.g.
+   * "crop, flip" for an augmented view (view_consistency). */
+  view: string;
+  inputIds: number[];
+  /** [1, T, D] prompt embeddings with the image features spliced in; owned by the prompt. */
+  embeds: np.Array;
+};
+
+type LoadOptions = {
+  origin: string;
+  /** jax-js device for the text model. */
+  device: Device;
+  /** Execution provider for the vision encoder: onnxruntime-web's in a page; in Node (the
+   * benchmarks) transformers.js runs onnxruntime-node, whose counterpart of Wasm is `cpu`. */
+  visionDevice: 'webgpu' | 'wasm' | 'cpu';
+  shaderF16: boolean;
+  onProgress: (progress: LoadProgress) => void;
+};
+
+type TransformersProgress = { status: string; file?: string; loaded?: number; total?: number };
+
+export async function loadVisionLanguageModel(
+  choice: ModelChoice,
+  opts: LoadOptions,
+): Promise<VisionLanguageModel> {
+  const source = resolveModel(choice, opts.origin);
+  source.pointTransformers();
+  const progress_callback = (info: TransformersProgress) => {
+    if (info.status === 'progress' && info.file) {
+      opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+    }
+  };
+  const hubConfig = await readHubConfig(source);
+  const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
+  // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
+  // embedding graphs are never downloaded. The demo model ships fp32 only.
+  const notes: string[] = [];
+  const { vision, dtype: visionDtype } = await loadVisionEncoder(
+    source.id,
+    visionDtypes(choice, opts.shaderF16, notes),
+    async (file) => (await fileSize(`${source.baseUrl}/${file}`, source.fetchFn)) !== null,
+    (dtype) =>
+      PreTrainedModel.from_pretrained(source.id, {
+        model_file_name: 'vision_encoder',
+        dtype,
+        device: opts.visionDevice,
+        progress_callback,
+      }),
+    notes,
+  );
+  const weightsUrl = `${source.baseUrl}/model.safetensors`;
+  const read = await resumableReader(
+    weightsUrl,
+    httpRangeReader(weightsUrl, source.fetchFn),
+    (loaded) => opts.onProgress({ file: 'model.safetensors (text model)', loaded, total: 0 }),
+  );
+  const text = await loadTextModel(hubConfig, read, {
+    device: opts.device,
+    format: choice.weights ?? 'f32',
+  });
+  return { id: source.id, label: source.label, processor, vision, visionDtype, text, notes };
+}
+
+/** The vision encoder's dtypes to try, in order: the one asked for (or the default), then the
+ * safer ones. Without shader-f16 the f16 files cannot run on the GPU: said in `notes`. */
+export function visionDtypes(
+  choice: ModelChoice,
+  shaderF16: boolean,
+  notes: string[],
+): VisionDtype[] {
+  const wanted = choice.vision ?? (choice.kind !== 'demo' && shaderF16 ? 'fp16' : 'fp32');
+  const order: VisionDtype[] = [wanted];
+  if (wanted === 'q4f16') order.push('q4');
+  if (wanted === 'fp16' || wanted === 'q4f16' || wanted === 'q4') order.push('fp32');
+  return order.filter((dtype, i) => {
+    const runnable = shaderF16 || !dtype.endsWith('16');
+    if (!runnable && i === 0) {
+      notes.push(`The vision encoder's ${dtype} needs WebGPU's shader-f16, which this GPU lacks.`);
+    }
+    return runnable;
+  });
+}
+
+/** The vision encoder's file for a dtype, as the Hub repos name it. */
+export function visionEncoderFile(dtype: VisionDtype): string {
+  return `onnx/vision_encoder${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`;
+}
+
+/** The first dtype whose file the repo has; a missing file is a note, not a failure. */
+export async function loadVisionEncoder<T>(
+  label: string,
+  dtypes: readonly VisionDtype[],
+  exists: (file: string) => Promise<boolean>,
+  load: (dtype: VisionDtype) => Promise<T>,
+  notes: string[],
+): Promise<{ vision: T; dtype: VisionDtype }> {
+  for (const [i, dtype] of dtypes.entries()) {
+    if (!(await exists(visionEncoderFile(dtype)))) {
+      notes.push(`${label} has no ${dtype} vision encoder (${visionEncoderFile(dtype)}).`);
+      continue;
+    }
+    const vision = await load(dtype);
+    if (i > 0) notes.push(`The vision encoder runs in ${dtype}.`);
+    return { vision, dtype };
+  }
+  throw new Error(
+    `${label} has none of the vision encoder files ${dtypes.map(visionEncoderFile).join(', ')}.`,
+  );
+}
+
+/** The model's config.json, or an error that says what is wrong: no network, an HTTP error, or
+ * a static server's fallback page (HTML) where the folder should be. */
+async function readHubConfig(source: ResolvedModel): Promise<Record<string, unknown>> {
+  const response = await source.fetchFn(`${source.baseUrl}/config.json`).catch((error) => {
+    throw new Error(
+      `Could not reach ${source.label} (${error instanceof Error ? error.message : error}): are you offline? The demo model needs no network.`,
+    );
+  });
+  if (!response.ok) {
+    throw new Error(`Could not read ${source.label}'s config.json (HTTP ${response.status}).`);
+  }
+  try {
+    return (await response.json()) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${source.label} has no readable config.json at ${source.baseUrl}/.`);
+  }
+}
+
+/**
+ * What loading `choice` would take, without loading it: its config, the header of its
+ * model.safetensors and the size of the vision encoder file it would load (each a small request;
+ * transformers.js is not touched). Unreachable files are notes, not errors.
+ */
+export async function estimateVisionLanguageModel(
+  choice: ModelChoice,
+  opts: Pick<LoadOptions, 'origin' | 'shaderF16'>,
+): Promise<ModelEstimate> {
+  const source = resolveModel(choice, opts.origin);
+  const hubConfig = await readHubConfig(source);
+  const text = await planTextModel(
+    hubConfig,
+    httpRangeReader(`${source.baseUrl}/model.safetensors`, source.fetchFn),
+  );
+  // The loader's own fallback rule, with the file's size standing in for loading it.
+  const notes: string[] = [];
+  const sizes = new Map<string, Promise<number | null>>();
+  const size = (file: string) => {
+    if (!sizes.has(file)) sizes.set(file, fileSize(`${source.baseUrl}/${file}`, source.fetchFn));
+    return sizes.get(file) as Promise<number | null>;
+  };
+  const vision = await loadVisionEncoder(
+    source.id,
+    visionDtypes(choice, opts.shaderF16, notes),
+    async (file) => (await size(file)) !== null,
+    async (dtype) => (await size(visionEncoderFile(dtype))) as number,
+    notes,
+  ).then(
+    ({ vision: fileBytes, dtype }) => ({ dtype, fileBytes }),
+    (error: unknown) => {
+      notes.push(error instanceof Error ? error.message : String(error));
+      return null;
+    },
+  );
+  return {
+    label: source.label,
+    textFileBytes: text.fileBytes,
+    textDeviceBytes: text.deviceBytes,
+    largestTensorBytes: text.largestTensorBytes,
+    vision,
+    notes,
+  };
+}
+
+/** A file's size from a one-byte Range request, or null where it is not there: a static host's
+ * fallback page (HTML, whatever its status) where the file should be is not the file. */
+async function fileSize(url: string, fetchFn: typeof fetch): Promise<number | null> {
+  const response = await fetchFn(url, { headers: { Range: 'bytes=0-0' } }).catch(() => null);
+  if (response?.status !== 206 || response.headers.get('content-type')?.startsWith('text/html')) {
+    return null;
+  }
+  await response.arrayBuffer();
+  const total = response.headers.get('Content-Range')?.match(/\/(\d+)$/)?.[1];
+  return total ? Number(total) : null;
+}
+
+/** The chat prompt for one image and a question, as SmolVLM's chat template writes it. */
+export function imageQuestionPrompt(processor: Processor, question: string): string {
+  const messages = [
+    { role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] },
+  ];
+  return processor.apply_chat_template(messages, { add_generation_prompt: true }) as string;
+}
+
+/** Token ids and embeddings of the chat prompt for one image and question. */
+export async function preparePrompt(
+  vlm: VisionLanguageModel,
+  image: RawImage,
+  question: string,
+): Promise<PreparedPrompt> {
+  const text = imageQuestionPrompt(vlm.processor, question);
+  const inputs = await vlm.processor(text, [image], { do_image_splitting: false });
+  const { image_features } = await vlm.vision({
+    pixel_values: inputs.pixel_values,
+    pixel_attention_mask: inputs.pixel_attention_mask,
+  });
+  const inputIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+  const [, count, width] = image_features.dims as number[];
+  const features = np
+    .array(image_features.data as Float32Array, { device: weightDevice(vlm.text.weights.embed) })
+    .reshape([count as number, width as number]);
+  const embeds = embedPrompt(
+    vlm.text.weights.embed,
+    inputIds,
+    vlm.text.config.imageTokenId,
+    features,
+  );
+  return { question, view: 'original', inputIds, embeds };
+}
+
+/**
+ * The prompts of augmented views of the image, one per plan: each view is a new image, so the
+ * vision encoder runs once per view. On a failure the views already prepared are disposed.
+ */
+export async function prepareViewPrompts(
+  vlm: VisionLanguageModel,
+  image: RawImage,
+  question: string,
+  plans: readonly ViewPlan[],
+): Promise<PreparedPrompt[]> {
+  const prompts: PreparedPrompt[] = [];
+  try {
+    for (const plan of plans) {
+      const view = applyView(image, plan);
+      const augmented = new RawImage(view.data, view.width, view.height, view.channels);
+      const prompt = await preparePrompt(vlm, augmented, question);
+      prompts.push({ ...prompt, view: describeView(plan) });
+    }
+  } catch (error) {
+    for (const prompt of prompts) prompt.embeds.dispose();
+    throw error;
+  }
+  return prompts;
+}
+
+export function decodeCompletion(vlm: VisionLanguageModel, tokens: number[]): string {
+  return vlm.processor.tokenizer?.decode(tokens, { skip_special_tokens: true }) ?? '';
+}

@@ -1,0 +1,107 @@
+// `bench:scale --browser`: the same measurement as in Node, in pages of headless Chromium (or the
+// Chrome that $CHROME_PATH names), so that a machine with a real GPU gives its WebGPU numbers with
+// one command. A Vite dev server serves tools/lib/scale/page.html (TypeScript compiled on the fly, as
+// `npm run dev` serves the app) and each checkpoint folder under /checkpoints/<shape>/; every
+// backend of every shape runs in a fresh browser context, so each page's memory is its own.
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import type { Device } from '@jax-js/jax';
+import { chromium } from '@playwright/test';
+import { createServer } from 'vite';
+// @ts-expect-error: a plain .mjs tool shared with the test runner, no type declarations
+import { CHROMIUM_ARGS, findBrowser, INSTALL_COMMAND } from '../browser.mjs';
+import { REPO_ROOT } from '../repo-root';
+import { serveFolders } from '../serve-files';
+import { type ScaleOptions, shapeEntry } from './measure';
+import type { PageJob, PageResult } from './page';
+
+export type BrowserRun = ScaleOptions & {
+  shapes: string[];
+  dirs: Record<string, string>;
+  browser: Device[] | null;
+  transformersjs: boolean;
+};
+
+export async function runInBrowser(
+  args: BrowserRun,
+  builds: Record<string, { repo: string; params_text: number }>,
+  log: (s: string) => void,
+) {
+  const executablePath = findBrowser();
+  if (!executablePath) {
+    throw new Error(
+      `bench:scale --browser needs Chromium or Chrome: install one (${INSTALL_COMMAND}) or set CHROME_PATH.`,
+    );
+  }
+  const mounts = Object.fromEntries(
+    args.shapes.map((s) => [`/checkpoints/${s}`, args.dirs[s] as string]),
+  );
+  const server = await createServer({
+    root: REPO_ROOT,
+    configFile: path.join(REPO_ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, hmr: false },
+    // Found up front, so the first page is not reloaded when Vite discovers a dependency.
+    optimizeDeps: { entries: ['tools/lib/scale/page.html'] },
+    plugins: [
+      {
+        name: 'checkpoints',
+        configureServer: (dev) => void dev.middlewares.use(serveFolders(mounts)),
+      },
+    ],
+  });
+  await server.listen();
+  const origin = server.resolvedUrls?.local[0];
+  if (!origin) throw new Error('The Vite dev server for the benchmark page did not start.');
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  try {
+    const shapes = [];
+    for (const shape of args.shapes) {
+      for (const backend of args.browser ?? ['webgpu', 'wasm']) {
+        log(`${shape} in ${browser.version()} on ${backend}`);
+        const job: PageJob = {
+          base: `/checkpoints/${shape}`,
+          backend,
+          options: args,
+          transformersjs: args.transformersjs,
+        };
+        const load = loadavg()[0] as number;
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          page.on('console', (message) => log(`  ${message.text()}`));
+          page.on('response', (response) => {
+            if (response.status() >= 400) log(`  HTTP ${response.status()} ${response.url()}`);
+          });
+          await page.goto(
+            `${origin}tools/lib/scale/page.html?job=${encodeURIComponent(JSON.stringify(job))}`,
+          );
+          await page.waitForFunction(() => 'benchScale' in window, null, { timeout: 300_000 });
+          const r = (await page.evaluate(
+            () => (window as unknown as { benchScale: Promise<PageResult> }).benchScale,
+          )) as PageResult;
+          shapes.push({
+            ...shapeEntry(
+              shape,
+              builds[shape] as { repo: string; params_text: number },
+              backend,
+              args,
+              r.engine,
+              { peakBytes: r.peakBytes, peakGpuBytes: r.peakGpuBytes },
+              { device: backend, voteMs: r.transformersJsVoteMs },
+              [Number(load.toFixed(2)), Number((loadavg()[0] as number).toFixed(2))],
+            ),
+            gpu_adapter: r.gpu,
+            cross_origin_isolated: r.crossOriginIsolated,
+          });
+        } finally {
+          await context.close();
+        }
+      }
+    }
+    return { shapes, backend: 'browser', browser: `${executablePath} ${browser.version()}` };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

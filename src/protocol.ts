@@ -169,7 +169,7 @@ export type DatasetSchedule = {
   promptsPerStep: number;
 };
 
-/** Single-example mode (spec §3): one item of the split is every step's whole batch. */
+/** Single-example mode (docs/ttrv.md §3): one item of the split is every step's whole batch. */
 export type SingleExampleSchedule = {
   /** 0-based index of the item in the split. */
   example: number;
@@ -190,7 +190,7 @@ export type DatasetProtocol = {
   num_generations: number;
   /**
    * The adapter's learning rate in this run: dataset mode's own, apart from the single-image
-   * default (settings), chosen by bench:quality (docs/decisions.md).
+   * default (settings), chosen by bench:quality (docs/decisions/0026-dataset-mode-learning-rate-5e-3.md).
    */
   learning_rate: number;
   evaluate: Evaluation;

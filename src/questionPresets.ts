@@ -1,9 +1,9 @@
 // The two multiple-choice layouts the demo model was trained on (tools/demo-model/shapes.py): a
 // question with four lettered options and "Answer with the letter.", and TTRV's recognition prompt
-// (spec §3), whose instruction ends in "Options:" and is followed by the four options alone.
+// (docs/ttrv.md §3), whose instruction ends in "Options:" and is followed by the four options alone.
 export const OPTION_LETTERS = ['A', 'B', 'C', 'D'] as const;
 
-/** TTRV's recognition instruction, word for word (its examples/ttrv; spec §3). */
+/** TTRV's recognition instruction, word for word (its examples/ttrv; docs/ttrv.md §3). */
 export const RECOGNITION_INSTRUCTION =
   'Look at the given image and identify what it shows. Choose the correct answer from the options below and respond with only the corresponding option letter (A, B, C, or D). Do not include any explanation or extra text. Options:';
 

@@ -15,7 +15,7 @@ function change(before: number, after: number): string {
  * A labeled dataset run's scores, before and after, overall and per question type: greedy
  * accuracy (TTRV's number) with its change, avg@16, the base model's maj@32 beside them (what an
  * agreement reward can at most teach) and a vote over augmented views (a baseline that trains
- * nothing), format failures and flips (spec §3, "What to report").
+ * nothing), format failures and flips (docs/ttrv.md §3, "What to report").
  */
 export function DatasetResults({ scores }: { scores: Scores }) {
   const rows: [string, Group][] = [['all questions', scores], ...Object.entries(scores.per_type)];

@@ -403,7 +403,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
     },
 
     /**
-     * Dataset mode (spec §3, src/dataset/run.ts). The adapter it trains becomes the session's
+     * Dataset mode (docs/ttrv.md §3, src/dataset/run.ts). The adapter it trains becomes the session's
      * adapter only once the run has finished cleanly: a failed or stopped run leaves the user's
      * adapter as it was.
      */

@@ -1,4 +1,4 @@
-// Dataset mode (spec §3): a split's items and how answers are scored. Labels are read only to
+// Dataset mode (docs/ttrv.md §3): a split's items and how answers are scored. Labels are read only to
 // score greedy answers, never to reward them: the reward stays unsupervised.
 import { extractAnswer } from '../rl/answers';
 import { mean } from '../rl/stats';

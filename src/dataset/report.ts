@@ -1,4 +1,4 @@
-// What a dataset report says of a labeled split, before and after adaptation (spec §3, "What to
+// What a dataset report says of a labeled split, before and after adaptation (docs/ttrv.md §3, "What to
 // report"): greedy accuracy (TTRV's number), avg@16 (mean accuracy of 16 samples at the run's
 // temperature: TTRL's pass@1), the base model's maj@32 (the sharpening ceiling: an agreement reward
 // teaches at most the model's own majority), a Zero-style vote over augmented views of the image

@@ -1,4 +1,4 @@
-// Dataset mode (spec §3), the GPU half: greedy answers for a split's prompts, adaptation steps over
+// Dataset mode (docs/ttrv.md §3), the GPU half: greedy answers for a split's prompts, adaptation steps over
 // batches of them, and the whole run the playground and bench:quality share: prepare every
 // prompt (and the augmented views of the items adapted on, for view_consistency), score the base
 // model, adapt a fresh adapter, score it. Labels only score (./items.ts),

@@ -1,4 +1,4 @@
-// Dataset mode's schedule (spec §3): adapt on a small unlabeled subset of a test split for a few
+// Dataset mode's schedule (docs/ttrv.md §3): adapt on a small unlabeled subset of a test split for a few
 // epochs, promptsPerStep prompts per step (paper: 20 images, 2 epochs, 8 prompts per step); or,
 // in single-example mode, on one item repeated as the whole batch of every step.
 
@@ -66,7 +66,7 @@ export const SINGLE_EXAMPLE_SCHEDULE: Readonly<SingleExampleSchedule> = {
 };
 
 /**
- * TTRV's protocol (its examples/ttrv/run.sh; spec §3): 20 unlabeled items of the evaluated split,
+ * TTRV's protocol (its examples/ttrv/run.sh; docs/ttrv.md §3): 20 unlabeled items of the evaluated split,
  * 2 epochs, 32 votes of which the first 16 are trained, greedy accuracy over the whole split.
  */
 export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
@@ -75,7 +75,7 @@ export const TTRV_PROTOCOL: Readonly<DatasetProtocol> = {
   num_generations: 16,
   // bench:quality on demo model v2, mean of seeds 0-2, greedy gain on sketch / noise / cast: 3e-3
   // (the single-image default) +0.049 / +0.001 / +0.025; 5e-3 +0.042 / +0.021 / +0.072 (seed 0:
-  // +0.10 on each), same clean split, larger type drops (docs/decisions.md).
+  // +0.10 on each), same clean split, larger type drops (docs/decisions/0026-dataset-mode-learning-rate-5e-3.md).
   learning_rate: 5e-3,
   evaluate: 'whole split',
   sampled: true,

@@ -89,7 +89,7 @@ export function rmsNorm(x: np.Array, weight: np.Array, eps: number): np.Array {
 
 /**
  * y = x Wᵀ (+ bias) (+ scale · (x Aᵀ) Bᵀ): the frozen projection plus its LoRA update. A quantised
- * W is dequantised to float32 here, inside the traced function (docs/decisions.md measures what
+ * W is dequantised to float32 here, inside the traced function (docs/decisions/0025-quantised-text-weights.md measures what
  * that costs).
  */
 export function linear(

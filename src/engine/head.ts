@@ -5,7 +5,7 @@
 // running max m, s = Σ exp(z - m) and t = Σ exp(z - m)·z, from which
 //   log p(target) = z_target - (m + log s)     and     H = (m + log s) - t / s.
 // The target logit is selected with a comparison mask (arange(chunk) == target, then where):
-// nn.oneHot over the vocabulary breaks under jit at large V (env-notes).
+// nn.oneHot over the vocabulary breaks under jit at large V (CONTRIBUTING.md).
 //
 // Backward: given per-token cotangents g_logp and g_H (from the loss), the gradient with respect
 // to the logits of a chunk is

@@ -3,7 +3,7 @@
 // jit of the whole model is one program whose compile time grows with depth and which keeps every
 // layer's intermediates (and every dequantised weight) alive until it ends: at SmolVLM-256M's 30
 // layers a GRPO step on 8 completions took 406 s (the first one 16–26 minutes, mostly compiling)
-// and 3.8 GB (docs/decisions.md, "One compiled program per layer"). So the layers run in groups
+// and 3.8 GB (docs/decisions/0027-one-compiled-program-per-layer.md). So the layers run in groups
 // of `layersPerProgram` (default 1); every group has the same shapes, so one compiled program
 // serves them all, and what a group leaves behind is only its output (and, for prefill and
 // decode, its KV). jax-js is lazy: calls only queue work until something waits for it. Each run

@@ -6,7 +6,7 @@
 //   q8: one int8 per weight, symmetric, one scale per output row (per-channel).
 //   q4: one 4-bit code per weight in blocks of Q4_BLOCK along the input, each block with a scale
 //       and a minimum (asymmetric, as GGUF's Q4_1): w ≈ code · scale + min, code ∈ 0..15.
-// Why these (docs/decisions.md, "Quantised text weights"): measured error on the demo model and
+// Why these (docs/decisions/0025-quantised-text-weights.md): measured error on the demo model and
 // on SmolLM2-shaped weights.
 import type { Device } from '@jax-js/jax';
 import { numpy as np, tree } from '@jax-js/jax';
@@ -193,7 +193,7 @@ export function weightDevice(w: Weight): Device {
 }
 
 /** The format of the token embedding and lm_head under a model format: 8-bit even for q4, as GGUF's
- * 4-bit mixes keep the output layer in higher precision (measured: docs/decisions.md). */
+ * 4-bit mixes keep the output layer in higher precision (measured: docs/decisions/0025-quantised-text-weights.md). */
 export function tableFormat(format: WeightFormat): WeightFormat {
   return format === 'f32' ? 'f32' : 'q8';
 }

@@ -1,4 +1,4 @@
-// GRPO advantages (spec §1.5): A = (r − baseline) / (std + ε), with what is subtracted and what
+// GRPO advantages (docs/ttrv.md §1.5): A = (r − baseline) / (std + ε), with what is subtracted and what
 // divides chosen separately, under TRL's names.
 import { allEqual, mean, unbiasedStd } from './stats';
 

@@ -1,4 +1,4 @@
-// Answer extraction (spec §2): turns a completion into the string it votes for. Two completions
+// Answer extraction (docs/ttrv.md §2): turns a completion into the string it votes for. Two completions
 // vote together iff these strings are equal, so everything here is about normalising away
 // differences that do not change the answer.
 

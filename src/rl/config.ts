@@ -1,4 +1,4 @@
-// The settings of a TTRV run, under the names users know from TRL's GRPOConfig (spec §4), with
+// The settings of a TTRV run, under the names users know from TRL's GRPOConfig (docs/ttrv.md §4), with
 // defaults and validation the UI shows next to the inputs. The LoRA settings (PEFT's names) are
 // the engine's (src/layout/loraSettings.ts); src/settings.ts joins the two.
 import type { Baseline, RewardScaling } from './advantages';
@@ -25,7 +25,7 @@ export interface TtrvConfig {
   max_completion_length: number;
   // Reward and advantage
   reward: RewardKind;
-  /** Weight of TTRV's entropy term (reward ttrv); cancels exactly under baseline "group" (spec §1.5). */
+  /** Weight of TTRV's entropy term (reward ttrv); cancels exactly under baseline "group" (docs/ttrv.md §1.5). */
   alpha: number;
   /** guarded_majority: a prompt whose most common answer holds a smaller share gives no update. */
   guard_threshold: number;
@@ -64,7 +64,7 @@ export interface TtrvConfig {
 
 export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   // The paper samples 32 votes and trains on 16; on the demo model 32 / 16 gained nothing reliable
-  // in dataset mode over 16 / 8 (docs/decisions.md) at twice the sampling and training cost.
+  // in dataset mode over 16 / 8 (docs/decisions/0016-dataset-settings-on-demo-model-v1.md) at twice the sampling and training cost.
   num_votes: 16,
   num_generations: 8,
   temperature: 1.0,
@@ -94,10 +94,10 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   beta: 0.0,
   entropy_coef: 0,
   // LoRA needs a far larger rate than the paper's full fine-tune (5e-7). Single-image runs on the
-  // demo model v2 (`npm run bench:converge`, docs/decisions.md "Single-image convergence"): 5e-4
+  // demo model v2 (`npm run bench:converge`, docs/decisions/0019-single-image-defaults.md): 5e-4
   // for 10 steps converged on 23.6 % of the items and kept the base majority on 52.8 %; 3e-3 for
   // up to 20 steps with early stop at 0.9 converged on 50 % (median 7 steps) and kept it on 77.8 %.
-  // On v3 (shipped) the same 3e-3 converges on 83.3 % (median 10); 2e-3 on 75 % (docs/decisions.md
+  // On v3 (shipped) the same 3e-3 converges on 83.3 % (median 10); 2e-3 on 75 % (docs/decisions/0023-demo-model-v3-ships.md
   // "Demo model v3 ships"). (On v1, dataset mode: 5e-4 kept every split within ±0.007.)
   learning_rate: 3e-3,
   // verl's (TTRV's) default is a constant rate without warm-up.

@@ -1,4 +1,4 @@
-// Label-free rewards (spec §1.3–1.4): TTRV's frequency + entropy reward, TTRL's majority reward
+// Label-free rewards (docs/ttrv.md §1.3–1.4): TTRV's frequency + entropy reward, TTRL's majority reward
 // and its guarded form, a confidence reward from the policy's own log-probs, agreement across
 // augmented views of the image, and TTRV's reward with a perception term (masked image). `votes` are the extracted answers of all num_votes completions;
 // only the first num_generations are trained on, but the distribution comes from all of them.
@@ -163,7 +163,7 @@ export function frequencyRewards(votes: readonly string[], numGenerations: numbe
   return viewConsistencyRewards([votes], numGenerations)[0] as number[];
 }
 
-/** TTRV's combined reward r_j = p(a_j) + alpha · entropyReward (spec §1.4). */
+/** TTRV's combined reward r_j = p(a_j) + alpha · entropyReward (docs/ttrv.md §1.4). */
 export function ttrvRewards(
   votes: readonly string[],
   numGenerations: number,

@@ -1,5 +1,5 @@
 // Small statistics helpers shared by rewards, advantages and metrics. They follow torch's
-// conventions (spec §1.5) and keep a unanimous group's deviation at exactly zero.
+// conventions (docs/ttrv.md §1.5) and keep a unanimous group's deviation at exactly zero.
 
 /** True when every value is exactly equal (also for zero or one value). */
 export function allEqual(values: readonly number[]): boolean {

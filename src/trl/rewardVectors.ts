@@ -23,7 +23,7 @@ const COLOR = 'What color is the star?';
 const COUNT = 'How many shapes are there?';
 const PRESENCE = 'Is there a blue circle?';
 
-/** Completions whose extracted answers both sides must agree on: every rule of spec §2. */
+/** Completions whose extracted answers both sides must agree on: every rule of docs/ttrv.md §2. */
 const EXTRACTION_CASES: [completion: string, question: string][] = [
   ...[
     'B',

@@ -1,4 +1,4 @@
-// One TTRV step, spec §1: vote (sample num_votes completions per prompt), extract answers, reward
+// One TTRV step, docs/ttrv.md §1: vote (sample num_votes completions per prompt), extract answers, reward
 // the first num_generations (by agreement or by the policy's confidence, the chosen reward), GRPO
 // advantages, and one LoRA update. Images share nothing but the adapter, so single-example and
 // dataset mode are the same code with 1 or N images; each image is one prompt, or one per view
@@ -165,7 +165,7 @@ export async function ttrvStep(
     terminated: v.terminated.slice(0, config.num_generations),
   }));
   // With one update per batch logp_old is the current policy's (ratio 1); with more, the
-  // sampling policy's, so the clip acts (spec §1.6).
+  // sampling policy's, so the clip acts (docs/ttrv.md §1.6).
   const reuse = config.num_iterations > 1;
   const policyGroups = prompts.map((prompt, i) => ({
     promptEmbeds: prompt.embeds,

@@ -1,5 +1,5 @@
 // A strict finite-difference check of the LoRA gradient in float64 on the `cpu` device (Wasm's
-// float64 transcendentals are only ~1e-7 accurate, env-notes): central differences of the GRPO
+// float64 transcendentals are only ~1e-7 accurate, CONTRIBUTING.md): central differences of the GRPO
 // loss against the engine's gradient, for two elements of every LoRA tensor (A and B of every
 // projection in every layer; which two moves from tensor to tensor), with PyTorch gradcheck's
 // defaults (eps 1e-6, atol 1e-5, rtol 1e-3). All ~464 elements take ~15 min on the interpreted

@@ -1,6 +1,6 @@
 // The engine on WebGPU (Node, Dawn on SwiftShader) against the same engine on Wasm, on a tiny
 // model with the same weights: greedy samples, teacher-forced log-probs and GRPO gradients.
-// SwiftShader is 4–15× slower than Wasm (env-notes), so this stays tiny.
+// SwiftShader is 4–15× slower than Wasm (CONTRIBUTING.md), so this stays tiny.
 import type { Device } from '@jax-js/jax';
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

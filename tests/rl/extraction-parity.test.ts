@@ -1,5 +1,5 @@
 // The demo model's eval.json scores answers with tools/demo-model/evaluate.py; the app scores them
-// with src/rl/answers.ts. Both must extract the same answer from the same reply (spec §2): the
+// with src/rl/answers.ts. Both must extract the same answer from the same reply (docs/ttrv.md §2): the
 // Python side wrote its extraction of every reply form of a few test items and of some edge cases
 // to tests/fixtures/golden/extraction_reference.json (tools/demo-model/build.py).
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Dataset mode (spec §3) on the demo model, for every shipped split, through the app's own run
+// Dataset mode (docs/ttrv.md §3) on the demo model, for every shipped split, through the app's own run
 // (src/dataset/run.ts, the code the playground's dataset panel calls): TTRV's protocol by default
 // (20 unlabeled items of the split, 2 epochs, 32 votes / 16 trained, greedy accuracy over the whole
 // split), reported as the spec asks: greedy accuracy before and after, avg@16, the base model's

@@ -248,7 +248,7 @@ better than the greedy reply, mostly because greedy decoding falls into a descri
 answer. A text-only copy curriculum before the image training gives it the word -> letter lookup that
 multiple choice needs, so it answers `mc` and `recognition` with letters. Known limits: it is undertrained
 (the build's 45 minutes of CPU): clean greedy accuracy is under 0.5, colour is weaker than shape and count,
-and `presence` is at chance (docs/decisions.md, "Demo model v3").
+and `presence` is at chance (docs/decisions/0023-demo-model-v3-ships.md).
 
 ## Architecture
 
@@ -287,7 +287,7 @@ independent of the image:
 Multiple choice: `bare` "B", `dot` "B. square", `answer_is` "The answer is B", `word` "square",
 `desc` "It is square.", `desc_letter` "It is square. B". Free answers: `bare` "red" / "star" / "3" / "yes",
 `variant` "Red." / "a star" / "three" / "Yes, there is.", `desc` "It is red." / "It is a star." /
-"There are three." / "I see it.". Answers are extracted as in the TTRV spec (section 2; the app's
+"There are three." / "I see it.". Answers are extracted as in docs/ttrv.md (section 2; the app's
 `src/rl/answers.ts`): `word` and `desc` replies extract to no valid answer (format failures), all
 others to the label. The descriptive forms share their first tokens across answers: where the model
 is sure of the answer, greedy decoding answers; where it is unsure, the shared prefix outweighs every
@@ -368,7 +368,7 @@ def run(args):
     log(f"vocab {c.vocab_size}, image token {c.image_token_id}")
 
     tests = {s: [shapes.make_item(src, i, SEED) for i in range(P["n_test"])] for s, src in TEST_SPLITS.items()}
-    # Every answering reply form extracts to the label, every failing one to no valid answer (spec section 2).
+    # Every answering reply form extracts to the label, every failing one to no valid answer (docs/ttrv.md §2).
     replies.check_forms([it for items in tests.values() for it in items], evaluate.extract, evaluate.valid)
     torch.manual_seed(SEED)
     model = VLM(c)

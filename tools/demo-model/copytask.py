@@ -2,7 +2,7 @@
 
 The choice types (`mc`, `recognition`) need an induction-style lookup: find the option whose text is
 the answer word and output the letter written just before it. The demo decoder did not learn it from
-the image items (docs/decisions.md, "Demo model v3 attempt"). A copy item has the exact prompt layout
+the image items (docs/experiments/2026-12-02-demo-model-v3-attempt.md). A copy item has the exact prompt layout
 of a real `mc` / `recognition` item (same instruction text, same options grammar, same image-token
 block, but no image: the <image> tokens keep their own embedding and no vision compute runs), random
 option words and the reply "It is <word>. <letter>" with the loss on the letter only (or on the whole

@@ -11,7 +11,7 @@ import shapes
 
 MAX_NEW = 8  # the app's default max_completion_length; every trained reply fits (with <end_of_utterance>)
 
-# Answer extraction, spec section 2, exactly as src/rl/answers.ts does it (the app scores with that).
+# Answer extraction, docs/ttrv.md §2, exactly as src/rl/answers.ts does it (the app scores with that).
 SPECIAL_TOKEN = re.compile(r"<\|[^\s<>|]+\|>|</?[A-Za-z][A-Za-z0-9_:-]*>")  # JS \w is ASCII
 WORD = r"[^\W]"  # Python's Unicode \w: letters, digits, underscore (answers.ts: [\p{L}\p{N}_])
 CHOICE_LETTER = re.compile(rf"(?<!{WORD})[ABCD](?!{WORD})")

@@ -7,7 +7,7 @@ golden.json + golden.safetensors (tests/fixtures/golden/):
   completion.{j}.logprobs_lora  [L_j]     same with the seeded LoRA
   lora.<PEFT key>, grad.<PEFT key>        every LoRA A (r x in) and B (out x r) and the
                                           gradient of the GRPO loss with respect to it
-GRPO loss (spec section 1, steps 6-8), token_mean over all tokens of all completions:
+GRPO loss (docs/ttrv.md §1, steps 6-8), token_mean over all tokens of all completions:
   ratio = exp(logp - stopgrad(logp)) (= 1), pg_t = -min(ratio*A, clip(ratio, 1-eps, 1+eps)*A)
   kl_t  = exp(ref - logp) - (ref - logp) - 1   (k3; ref = adapter off)
   H_t   = entropy of the LoRA model's next-token distribution at the position

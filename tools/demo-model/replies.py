@@ -22,7 +22,7 @@ answering form extracts to the gold answer and every failing form to no valid an
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
-# Reply-form mixtures, per question family (the data-mixture search tuned these; docs/decisions.md).
+# Reply-form mixtures, per question family (the data-mixture search tuned these; docs/experiments/2026-12-02-demo-model-v2-build-and-mixture-search.md).
 MIX = {
     # mc and recognition: bare letter, "B. square", "The answer is B", "square" (fails),
     # "It is square." (fails), "It is square. B"

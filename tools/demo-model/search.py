@@ -1,4 +1,4 @@
-"""Development tool for the data-mixture search (docs/decisions.md): train a model with a given
+"""Development tool for the data-mixture search (docs/experiments/2026-12-02-demo-model-v2-build-and-mixture-search.md): train a model with a given
 reply mixture and step count, or fine-tune saved weights with another mixture, and print the
 eval numbers on the first N items of each test split. Writes nothing under the repository.
 

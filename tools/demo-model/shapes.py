@@ -37,7 +37,7 @@ COLORS = {
 COLOR_NAMES = list(COLORS)
 QTYPES = ["color", "shape", "count", "presence", "mc", "recognition"]
 CLASSES = [f"{c} {s}" for c in COLOR_NAMES for s in SHAPES]  # recognition classes, e.g. "red circle"
-# TTRV's recognition instruction (its examples/ttrv prompts; spec section 3), options appended.
+# TTRV's recognition instruction (its examples/ttrv prompts; docs/ttrv.md §3), options appended.
 RECOGNITION_PROMPT = (
     "Look at the given image and identify what it shows. Choose the correct answer from the options below "
     "and respond with only the corresponding option letter (A, B, C, or D). Do not include any explanation "

@@ -11,7 +11,7 @@ const CANDIDATES = [
   '/usr/bin/google-chrome-stable',
   '/opt/google/chrome/chrome',
 ];
-/** Flags verified to give headless WebGPU on SwiftShader (../shared/env-notes.md); with a real GPU
+/** Flags verified to give headless WebGPU on SwiftShader (CONTRIBUTING.md, "WebGPU without a GPU"); with a real GPU
  * Chromium uses it instead. The e2e tests and `bench:scale --browser` launch with these. */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',

@@ -6,6 +6,7 @@
 // skip itself because WebGPU or a browser is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { ensureBrowser } from './find-browser.mjs';
 
 const RESULTS = 'test-results';
@@ -15,9 +16,19 @@ const DEMO_MODEL_SMOKE = 'tools/demo-model/smoke.sh';
 const tally = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
+const timings = [];
+const started = Date.now();
+
 function run(label, command, args, env = {}) {
   console.log(`\n=== ${label}: ${command} ${args.join(' ')}`);
+  const t0 = Date.now();
   const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  timings.push({
+    label,
+    seconds: (Date.now() - t0) / 1000,
+    load: loadavg()[0],
+    ok: result.status === 0,
+  });
   return result.status === 0;
 }
 
@@ -93,6 +104,13 @@ vitestProject('gpu');
 if (existsSync(DEMO_MODEL_SMOKE)) check('demo-model smoke', 'bash', [DEMO_MODEL_SMOKE]);
 e2e();
 
+console.log('\nstage                 seconds  load(1 min, at end)');
+for (const t of timings) {
+  console.log(
+    `${t.label.padEnd(20)} ${t.seconds.toFixed(1).padStart(8)}  ${t.load.toFixed(2)}${t.ok ? '' : '  FAILED'}`,
+  );
+}
+console.log(`${'total'.padEnd(20)} ${((Date.now() - started) / 1000).toFixed(1).padStart(8)}`);
 if (failures.length > 0) console.log(`\nFailed stages: ${failures.join(', ')}`);
 if (tally.skipped > 0) console.log(`${tally.skipped} skipped: skipped tests count as failed here.`);
 console.log(`\n${tally.passed} passed, ${tally.failed + tally.skipped} failed`);

@@ -86,7 +86,13 @@ function countReport(label, ok, file, read) {
     fail(`${label} (no report written)`);
     return;
   }
-  const counts = read(JSON.parse(readFileSync(file, 'utf8')));
+  let counts;
+  try {
+    counts = read(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    fail(`${label} (unreadable report: ${error.message})`);
+    return;
+  }
   tally.passed += counts.passed;
   tally.failed += counts.failed;
   tally.skipped += counts.skipped;
@@ -158,7 +164,7 @@ if (scratch.startsWith(path.join(tmpdir(), 'ttrv-test-'))) {
 }
 
 console.log(`\nstage               start s  seconds  load (1 min, at its end)`);
-for (const t of timings) {
+for (const t of [...timings].sort((a, b) => a.start - b.start)) {
   const status = t.ok ? '' : '  FAILED';
   console.log(
     `${t.label.padEnd(18)} ${seconds(t.start).padStart(8)} ${seconds(t.ms).padStart(8)}  ${t.load.toFixed(2)}${status}`,

@@ -2,7 +2,8 @@ import { defineConfig } from '@playwright/test';
 // @ts-expect-error: a plain .mjs tool shared with the test runner, no type declarations
 import { CHROMIUM_ARGS, findBrowser } from './tools/lib/browser.mjs';
 
-const PORT = 4173;
+/** vite preview's port; E2E_PORT moves it, e.g. beside another checkout's e2e run on one machine. */
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'e2e',

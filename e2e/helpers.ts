@@ -13,6 +13,18 @@ export async function openPlayground(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Makes the page a browser without WebGPU, before it loads: the app then runs the model on the CPU
+ * (WebAssembly), as e2e/gpu-status.spec.ts checks. For specs where WebGPU is not the point: jax-js
+ * on SwiftShader's WebGPU is several times slower than on Wasm (a dataset run scoring a 300-item
+ * split twice: 7.5 min against 1 min).
+ */
+export async function withoutWebGpu(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    delete (Navigator.prototype as { gpu?: unknown }).gpu;
+  });
+}
+
 /** Opens the playground and takes one step on a plain image: a run and an adapter to lose. */
 export async function openWithOneStep(page: Page): Promise<void> {
   await openPlayground(page);

@@ -1,8 +1,10 @@
 // The view_consistency and perception rewards as a user picks them in the settings panel: three
 // views and a few steps on a demo sample show the votes of each view under base vs adapted;
 // perception shows the perception gap; the reward chart is named after the reward in use.
+// On the CPU (Wasm): these are the rewards' settings and displays, not WebGPU, and a step there is
+// several times faster than on SwiftShader's WebGPU.
 import { expect, test } from '@playwright/test';
-import { openPlayground } from './helpers';
+import { openPlayground, withoutWebGpu } from './helpers';
 
 const VIEWS = 3;
 const VOTES = 8;
@@ -11,6 +13,7 @@ test('view_consistency shows the votes of each view and names itself in the rewa
   page,
 }) => {
   test.setTimeout(600_000);
+  await withoutWebGpu(page);
   await openPlayground(page);
   await page.locator('.sample').nth(2).click();
   await expect(page.getByTestId('image-preview')).toBeVisible();
@@ -58,6 +61,7 @@ test('perception shows how much the answers lean on the image, and names itself 
   page,
 }) => {
   test.setTimeout(300_000);
+  await withoutWebGpu(page);
   await openPlayground(page);
   await page.locator('.sample').nth(2).click();
   await expect(page.getByTestId('image-preview')).toBeVisible();

@@ -228,6 +228,8 @@ def model_card(ev, cfg, params, sizes):
                        + ("" if p.cosine else ", then constant") + (f", {p.copy} copy items per step" if p.copy else "")
                        for p in PHASES())
     c = cfg
+    clean = sorted((100 * r["greedy_accuracy"], q) for q, r in ev["splits"]["clean"]["per_type"].items())
+    weakest, strongest = (clean[0][1], clean[0][0]), (clean[-1][1], clean[-1][0])
     return f"""---
 license: apache-2.0
 library_name: transformers.js
@@ -246,9 +248,9 @@ the requested format, and under distribution shift both its answers and its form
 That is where test-time RL has something to teach: on the shifted splits the majority of 32 samples is
 better than the greedy reply, mostly because greedy decoding falls into a description instead of an
 answer. A text-only copy curriculum before the image training gives it the word -> letter lookup that
-multiple choice needs, so it answers `mc` and `recognition` with letters. Known limits: it is undertrained
-(the build's 45 minutes of CPU): clean greedy accuracy is under 0.5, colour is weaker than shape and count,
-and `presence` is at chance (docs/decisions/0023-demo-model-v3-ships.md).
+multiple choice needs, so it answers `mc` and `recognition` with letters. Greedy accuracy on the clean test split
+is {100 * ev['splits']['clean']['greedy_accuracy']:.1f} %, from {weakest[1]:.0f} % (`{weakest[0]}`) to {strongest[1]:.0f} % (`{strongest[0]}`) per question
+type (tables below; docs/decisions/0039-demo-model-v4-recipe.md).
 
 ## Architecture
 

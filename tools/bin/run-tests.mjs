@@ -2,8 +2,9 @@
 // `npm test`: every layer — lint, types, unit (Node), gpu (Node on WebGPU via SwiftShader), the
 // demo-model tool's smoke run, and e2e (the built app in headless Chromium). Two tracks run side by
 // side on the two cores CI has: the build and e2e (the longest stage, streamed as it runs), and
-// the Node stages one after another (each one's output printed when it ends). TEST_SERIAL=1 runs
-// the tracks one after the other instead.
+// the Node stages one after another (each one's output printed when it ends), at a lower priority
+// so that e2e, the longer track, is not slowed by them. TEST_SERIAL=1 runs the tracks one after
+// the other instead.
 // Every stage runs even when an earlier one fails, so one run shows everything that is broken.
 // Ends with a table of each stage's time and the line `N passed, N failed`. A skipped test counts
 // as failed: no test here may skip itself because WebGPU or a browser is missing.
@@ -17,7 +18,7 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { getPriority, loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureBrowser } from '../lib/browser.mjs';
 
@@ -25,6 +26,11 @@ const RESULTS = 'test-results';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const DEMO_MODEL_SMOKE = 'tools/demo-model/smoke.sh';
 const SERIAL = process.env.TEST_SERIAL === '1';
+/** The Node stages' niceness beside e2e (their processes inherit it). */
+const NODE_TRACK_NICENESS = 5;
+/** A GPU test's time limit beside e2e: sharing two cores, vitest.config.ts's 120 s is too tight
+ * for the slowest file (tests/engine/quantized.test.ts took 121 s at load 9). */
+const GPU_TEST_TIMEOUT_MS = 300_000;
 
 const tally = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
@@ -40,7 +46,7 @@ const seconds = (ms) => (ms / 1000).toFixed(1);
  * Runs one stage. `live`: its output goes straight to the terminal; otherwise to a log file,
  * printed whole when the stage ends (so two tracks never interleave line by line).
  */
-function run(label, command, args, { env = {}, live = false } = {}) {
+function run(label, command, args, { env = {}, live = false, niceness = 0 } = {}) {
   const header = `\n=== ${label}: ${command} ${args.join(' ')}`;
   const t0 = Date.now();
   const logFile = path.join(scratch, `${label.replace(/\W+/g, '-')}.log`);
@@ -51,6 +57,13 @@ function run(label, command, args, { env = {}, live = false } = {}) {
     stdio: live ? 'inherit' : ['ignore', fd, fd],
     env: { ...process.env, ...env },
   });
+  if (niceness !== 0 && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, Math.min(19, getPriority() + niceness));
+    } catch {
+      // Not allowed here: the stage runs at the default priority.
+    }
+  }
   return new Promise((resolve) => {
     const done = (ok) => {
       const t1 = Date.now();
@@ -75,9 +88,11 @@ function fail(label) {
   failures.push(label);
 }
 
+const nodeNiceness = () => (SERIAL ? 0 : NODE_TRACK_NICENESS);
+
 /** A stage with no per-test report (lint, types, a script) counts as one test. */
 async function check(label, command, args) {
-  if (await run(label, command, args)) tally.passed += 1;
+  if (await run(label, command, args, { niceness: nodeNiceness() })) tally.passed += 1;
   else fail(label);
 }
 
@@ -102,15 +117,23 @@ function countReport(label, ok, file, read) {
 
 async function vitestProject(project) {
   const file = path.join(scratch, `${project}.json`);
-  const ok = await run(`${project} tests`, 'npx', [
-    'vitest',
-    'run',
-    '--project',
-    project,
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${file}`,
-  ]);
+  const ok = await run(
+    `${project} tests`,
+    'npx',
+    [
+      'vitest',
+      'run',
+      '--project',
+      project,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${file}`,
+      ...(project === 'gpu' && !SERIAL
+        ? [`--testTimeout=${GPU_TEST_TIMEOUT_MS}`, `--hookTimeout=${GPU_TEST_TIMEOUT_MS}`]
+        : []),
+    ],
+    { niceness: nodeNiceness() },
+  );
   countReport(`${project} tests`, ok, file, (r) => ({
     passed: r.numPassedTests,
     failed: r.numFailedTests,

@@ -28,9 +28,6 @@ const DEMO_MODEL_SMOKE = 'tools/demo-model/smoke.sh';
 const SERIAL = process.env.TEST_SERIAL === '1';
 /** The Node stages' niceness beside e2e (their processes inherit it). */
 const NODE_TRACK_NICENESS = 5;
-/** A GPU test's time limit beside e2e: sharing two cores, vitest.config.ts's 120 s is too tight
- * for the slowest file (tests/engine/quantized.test.ts took 121 s at load 9). */
-const GPU_TEST_TIMEOUT_MS = 300_000;
 
 const tally = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
@@ -128,9 +125,6 @@ async function vitestProject(project) {
       '--reporter=default',
       '--reporter=json',
       `--outputFile.json=${file}`,
-      ...(project === 'gpu' && !SERIAL
-        ? [`--testTimeout=${GPU_TEST_TIMEOUT_MS}`, `--hookTimeout=${GPU_TEST_TIMEOUT_MS}`]
-        : []),
     ],
     { niceness: nodeNiceness() },
   );

@@ -3,7 +3,8 @@
 // against transformers.js' generate() on the same checkpoint, prompt and rows.
 // `npm run bench:scale -- --json [--shapes 256m,500m] [--rows 16] [--new-tokens 16]
 //  [--train-rows 8] [--micro-batch N] [--weights f32|q8|q4] [--backend wasm|webgpu]
-//  [--layers-per-program N] [--no-transformersjs] [--once] [--dir-<shape> DIR]`;
+//  [--layers-per-program N] [--no-transformersjs] [--once] [--dir-<shape> DIR]
+//  [--gpu-costs [--gpu-cost-shapes demo,256m] [--gpu-costs-only]]`;
 // the last line printed is one JSON object (contract: issue 15, docs/engine.md; `settings`: the
 // adapter, vote and GRPO step timed, tools/lib/bench-step.ts).
 // `--browser [--backends webgpu,wasm]` runs the same measurement in a page of headless Chromium
@@ -33,6 +34,10 @@
 //   runs                 2: each phase ran twice (first, then steady); 1 with --once (for a
 //                        backend too slow for two passes): the steady fields are then null
 //   logits_max_abs_error prefill logits vs the PyTorch float32 reference the build wrote
+// --gpu-costs adds `gpu_costs`, one entry per model (default: the demo model and every shape)
+// counted on WebGPU whatever --backend is: pipelines compiled by the first step, dispatches, host
+// syncs and bytes read per decode token and per GRPO step, and a roofline of vote and step on a
+// reference GPU (definitions: tools/lib/scale/gpu-costs.ts); --gpu-costs-only skips the timings.
 // Rows, tokens and trained completions are the ones measured, printed in every shape's entry:
 // nothing is extrapolated.
 import 'core-js/actual/iterator/index.js';
@@ -49,6 +54,7 @@ import { benchStepSettings } from '../lib/bench-step';
 import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
 import { runInBrowser } from '../lib/scale/browser';
+import { gpuCostShapes, gpuCostsInChildren, gpuCostsOf } from '../lib/scale/gpu-costs-node';
 import {
   type Checkpoint,
   measureEngine,
@@ -67,6 +73,11 @@ export type ScaleArgs = ScaleOptions & {
   /** --browser: the backends measured in the page, in this order. */
   browser: Device[] | null;
   transformersjs: boolean;
+  /** --gpu-costs: the models whose WebGPU costs are counted (each in a child process). */
+  gpuCosts: string[] | null;
+  gpuCostsOnly: boolean;
+  /** Set in such a child: the one model it counts. */
+  gpuCostsOf: string | null;
 };
 
 function parseArgs(argv: string[]): ScaleArgs {
@@ -95,6 +106,11 @@ function parseArgs(argv: string[]): ScaleArgs {
       : {}),
     transformersjs: !argv.includes('--no-transformersjs'),
     once: argv.includes('--once'),
+    gpuCosts: argv.includes('--gpu-costs')
+      ? gpuCostShapes(value('--gpu-cost-shapes'), shapes)
+      : null,
+    gpuCostsOnly: argv.includes('--gpu-costs-only'),
+    gpuCostsOf: value('--gpu-costs-of') ?? null,
   };
 }
 
@@ -125,12 +141,29 @@ export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   // With --json, progress goes to stderr so that stdout is the JSON alone.
   const log = (msg: string) => (args.json ? console.error(msg) : console.log(msg));
+  if (args.gpuCostsOf) {
+    const shape = args.gpuCostsOf;
+    console.log(
+      JSON.stringify(
+        await gpuCostsOf(shape, args.dirs[shape] ?? defaultDir(shape), args, console.error),
+      ),
+    );
+    return;
+  }
+  // Before anything of this process runs on the GPU: each model in a child of its own.
+  const gpuCosts = args.gpuCosts ? await gpuCostsInChildren(argv, args.gpuCosts) : undefined;
   if (args.browser) {
     const builds = Object.fromEntries(
       args.shapes.map((s) => [s, readBuild(s, args.dirs[s] as string)]),
     );
     const measured = await runInBrowser(args, builds, log);
-    console.log(JSON.stringify({ ...measured, settings: benchStepSettings(args.microBatchSize) }));
+    console.log(
+      JSON.stringify({
+        ...measured,
+        ...(gpuCosts ? { gpu_costs: gpuCosts } : {}),
+        settings: benchStepSettings(args.microBatchSize),
+      }),
+    );
     return;
   }
   await setupNode(args.backend);
@@ -139,7 +172,7 @@ export async function main(argv: string[]): Promise<void> {
   defaultDevice(args.backend);
   const counter: GpuMemoryCounter | null = args.backend === 'webgpu' ? trackGpuMemory() : null;
   const shapes = [];
-  for (const shape of args.shapes) {
+  for (const shape of args.gpuCostsOnly ? [] : args.shapes) {
     const dir = args.dirs[shape] as string;
     const build = readBuild(shape, dir);
     log(`${shape}: ${build.repo} shape, ${args.weights} weights on ${args.backend}`);
@@ -168,6 +201,7 @@ export async function main(argv: string[]): Promise<void> {
     JSON.stringify({
       shapes,
       backend: args.backend,
+      ...(gpuCosts ? { gpu_costs: gpuCosts } : {}),
       settings: benchStepSettings(args.microBatchSize),
     }),
   );

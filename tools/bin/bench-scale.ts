@@ -151,7 +151,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   // Before anything of this process runs on the GPU: each model in a child of its own.
-  const gpuCosts = args.gpuCosts ? await gpuCostsInChildren(argv, args.gpuCosts) : undefined;
+  const gpuCosts = args.gpuCosts ? await gpuCostsInChildren(args.gpuCosts) : undefined;
   if (args.browser) {
     const builds = Object.fromEntries(
       args.shapes.map((s) => [s, readBuild(s, args.dirs[s] as string)]),

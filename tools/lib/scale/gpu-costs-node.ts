@@ -76,22 +76,16 @@ export async function gpuCostsOf(
   return { shape, ...costs };
 }
 
-/** Runs `bench-scale.ts <argv> --gpu-costs-of SHAPE` for each shape; their last stdout lines. */
+/** Runs this process's own command line again with `--gpu-costs-of SHAPE` for each shape (through
+ * tools/bin/run-ts.mjs or the GPU check's bundle alike); their last stdout lines. */
 export async function gpuCostsInChildren(
-  argv: string[],
   shapes: string[],
 ): Promise<(GpuCosts & { shape: string })[]> {
   const out = [];
   for (const shape of shapes) {
     const child = spawn(
       process.execPath,
-      [
-        path.join(REPO_ROOT, 'tools/bin/run-ts.mjs'),
-        path.join(REPO_ROOT, 'tools/bin/bench-scale.ts'),
-        ...argv,
-        '--gpu-costs-of',
-        shape,
-      ],
+      [...process.execArgv, ...process.argv.slice(1), '--gpu-costs-of', shape],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';

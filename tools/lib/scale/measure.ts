@@ -4,7 +4,7 @@
 // so both report the same numbers under the same definitions (tools/bin/bench-scale.ts lists them).
 import { Idefics3ForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import { numpy as np, tree } from '@jax-js/jax';
-import type { WeightFormat } from '../../../src/engine';
+import type { TextModel, WeightFormat } from '../../../src/engine';
 import {
   disposeModel,
   embedPrompt,
@@ -77,6 +77,26 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/**
+ * Logits [positions × V] of the prompt's prefill (`promptEmbeds` [1, P, D], borrowed) as the app
+ * runs it: the layers in compiled groups, then the head at `positions`.
+ */
+export async function prefillLogitsAt(
+  model: TextModel,
+  promptEmbeds: np.Array,
+  positions: number[],
+): Promise<Float32Array> {
+  const n = promptEmbeds.shape[1] as number;
+  const input = prefixInputs(promptEmbeds.ref, n, model.config, {});
+  const { x, kv } = await runPrefill(model, null, input);
+  tree.dispose(kv);
+  const hidden = rmsNorm(x, model.weights.norm.ref, model.config.rmsNormEps);
+  const head = headMatrix(tree.ref({ embed: model.weights.embed, lmHead: model.weights.lmHead }));
+  const idx = np.array(positions, { dtype: np.int32 });
+  const picked = np.take(hidden.reshape([n, -1]), idx, 0);
+  return Float32Array.from(await logits(picked, head).data());
+}
+
 /** The engine on the current jax-js device: load, prefill, vote, GRPO step (each twice). */
 export async function measureEngine(
   checkpoint: Checkpoint,
@@ -100,17 +120,7 @@ export async function measureEngine(
     np.array(feats.data).reshape(feats.shape as [number, number]),
   );
   const n = ref.input_ids.length;
-  // The app's path: the layers in compiled groups, then the head at the reference positions.
-  const prefillLogits = async () => {
-    const input = prefixInputs(promptEmbeds.ref, n, model.config, {});
-    const { x, kv } = await runPrefill(model, null, input);
-    tree.dispose(kv);
-    const hidden = rmsNorm(x, model.weights.norm.ref, model.config.rmsNormEps);
-    const head = headMatrix(tree.ref({ embed: model.weights.embed, lmHead: model.weights.lmHead }));
-    const idx = np.array(ref.logit_positions, { dtype: np.int32 });
-    const picked = np.take(hidden.reshape([n, -1]), idx, 0);
-    return Float32Array.from(await logits(picked, head).data());
-  };
+  const prefillLogits = () => prefillLogitsAt(model, promptEmbeds, ref.logit_positions);
   /** The steady run after the first, unless `once`. */
   const again = async (run: () => Promise<unknown>) => (opts.once ? null : (await timed(run))[1]);
   const [out, prefillFirstMs] = await timed(prefillLogits);

@@ -29,8 +29,16 @@ export function initLora(
 ): LoraParams {
   const projections = targetedProjections(lora);
   const dtype = opts.dtype ?? np.float32;
-  const keys = random.split(random.key(seed), config.numLayers * projections.length);
-  const perTensor = np.unstack(keys);
+  // The keys are split on jax-js' host device ('cpu') and each uploaded where A is drawn: the same
+  // bits as splitting there, but slicing them apart there compiles one kernel per slice offset
+  // (210 WebGPU pipelines at SmolVLM-256M's 30 layers, docs/decisions/0049-fewer-webgpu-pipelines.md).
+  const n = config.numLayers * projections.length;
+  const bits = random
+    .split(random.key(np.array(seed, { dtype: np.uint32, device: 'cpu' })), n)
+    .dataSync();
+  const perTensor = Array.from({ length: n }, (_, i) =>
+    np.array(bits.slice(2 * i, 2 * i + 2), { dtype: np.uint32, device: opts.device }),
+  );
   const layers: LayerLora[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const layer: LayerLora = {};

@@ -6,9 +6,13 @@
 // and 3.8 GB (docs/decisions/0027-one-compiled-program-per-layer.md). So the layers run in groups
 // of `layersPerProgram` (default 1); every group has the same shapes, so one compiled program
 // serves them all, and what a group leaves behind is only its output (and, for prefill and
-// decode, its KV). jax-js is lazy: calls only queue work until something waits for it. Each run
-// below waits for every group's output before calling the next; queuing a whole step instead
-// made it 2.5× slower and took 3.5 GB instead of 1.3 GB at that size.
+// decode, its KV). jax-js is lazy: calls only queue work until something waits for it, and a
+// queued program holds every buffer it allocated until its work is submitted. So each run below
+// submits every group's work before calling the next (`submitted`); queuing a whole step instead
+// made it 2.5× slower and took 3.5 GB instead of 1.3 GB at that size on Wasm. On Wasm submitting
+// is running, and the run waits for it; on WebGPU it hands the work to the GPU's queue without
+// waiting for the GPU, so a decoded token costs one host round trip (its logits), not one per
+// layer (docs/decisions/0048-webgpu-submits-without-waiting.md).
 //
 // Training differentiates group by group (gradient checkpointing at group boundaries): a forward
 // pass keeps each group's input, the head gives the cotangent of the last hidden states, and
@@ -16,7 +20,7 @@
 // the cotangents of its inputs. The gradient equals that of the whole model (tests/engine/golden
 // and gradcheck hold it to PyTorch and to finite differences).
 import type { JsTree } from '@jax-js/jax';
-import { blockUntilReady, grad, jit, numpy as np, tree } from '@jax-js/jax';
+import { grad, jit, numpy as np, tree } from '@jax-js/jax';
 import type {
   DecodeInputs,
   LayerKV,
@@ -44,6 +48,19 @@ export function layerGroups(model: TextModel): [number, number][] {
   const out: [number, number][] = [];
   for (let a = 0; a < total; a += size) out.push([a, Math.min(total, a + size)]);
   return out;
+}
+
+/**
+ * `t` once its queued work is submitted, which frees what that work allocated: on WebGPU without
+ * waiting for the GPU (gpuBuffer() submits and returns the buffer, consuming a reference), on
+ * Wasm by running it.
+ */
+async function submitted<T extends JsTree<np.Array>>(t: T): Promise<T> {
+  for (const x of tree.leaves(t) as np.Array[]) {
+    if (x.device === 'webgpu') await x.ref.gpuBuffer();
+    else await x.blockUntilReady();
+  }
+  return t;
 }
 
 type Group = { layers: LayerWeights[]; lora: LayerLora[] | null };
@@ -102,7 +119,7 @@ export async function runPrefill(
   const kv: LayerKV[] = [];
   for (const bounds of layerGroups(model)) {
     const out = run(groupOf(model, adapter, bounds), x, tree.ref(tables));
-    x = await blockUntilReady(out.x);
+    x = await submitted(out.x);
     kv.push(...out.kv);
   }
   tree.dispose(tables);
@@ -123,7 +140,7 @@ export async function runExtend(
   const { embeds, ...tables } = input;
   let x = embeds;
   for (const [a, b] of layerGroups(model)) {
-    x = await blockUntilReady(
+    x = await submitted(
       run(groupOf(model, adapter, [a, b]), tree.ref(prefixKV.slice(a, b)), x, tree.ref(tables)),
     );
   }
@@ -164,7 +181,7 @@ export async function runDecode(
       x,
       tree.ref(tables),
     );
-    x = await blockUntilReady(out.x);
+    x = await submitted(out.x);
     next.push(...out.cache);
   }
   tree.dispose(tables);
@@ -208,7 +225,7 @@ export async function trainForward(
   for (const bounds of layerGroups(model)) {
     inputs.push(tree.ref(acts));
     const g = groupOf(model, adapter, bounds);
-    acts = await blockUntilReady(run(g.layers, g.lora as LayerLora[], acts, tree.ref(tables)));
+    acts = await submitted(run(g.layers, g.lora as LayerLora[], acts, tree.ref(tables)));
   }
   tree.dispose([tables, acts.x]);
   return { inputs, r: acts.r };
@@ -262,7 +279,7 @@ export async function trainBackward(
     loraGrads.forEach((l, i) => {
       grads[bounds[0] + i] = l;
     });
-    cot = await blockUntilReady(inputCot);
+    cot = await submitted(inputCot);
   }
   tree.dispose([tables, cot]);
   return { layers: grads };

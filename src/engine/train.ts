@@ -228,6 +228,9 @@ function addTrees(a: LoraParams | null, b: LoraParams): LoraParams {
   return tree.map((x: np.Array, y: np.Array) => x.add(y), a, b) as LoraParams;
 }
 
+/** The loss's metrics, in the order a microbatch reads them. */
+const METRICS: (keyof LossMetrics)[] = ['loss', 'pgLoss', 'kl', 'entropy', 'clipFraction', 'logp'];
+
 /** Loss-weighted sums of the metrics plus the summed LoRA gradients of every microbatch. */
 export type Gradients = {
   grads: LoraParams | null;
@@ -257,6 +260,7 @@ export async function grpoGradients(
     logp: 0,
     auxiliaryLogp: 0,
   };
+  const read: { keys: (keyof Gradients['sums'])[]; values: np.Array }[] = [];
   for (const [g, group] of groups.entries()) {
     const aux = group.auxiliary === true;
     const groupOpts = aux ? { ...opts, beta: 0, entropyCoef: 0 } : opts;
@@ -294,14 +298,18 @@ export async function grpoGradients(
       if (aux) {
         const { logp, ...rest } = metrics;
         tree.dispose(rest);
-        sums.auxiliaryLogp += (await logp.data())[0] as number;
+        read.push({ keys: ['auxiliaryLogp'], values: logp.reshape([1]) });
       } else {
-        for (const k of Object.keys(metrics) as (keyof LossMetrics)[]) {
-          sums[k] += (await metrics[k].data())[0] as number;
-        }
+        read.push({ keys: METRICS, values: np.stack(METRICS.map((k) => metrics[k])) });
       }
       grads = addTrees(grads, await trainBackward(model, adapter, forward.inputs, tables, dr));
     }
+  }
+  // Every microbatch's metrics come to the host in one read: on WebGPU a read is a round trip.
+  if (read.length > 0) {
+    const values = await np.concatenate(read.map((r) => r.values)).data();
+    let i = 0;
+    for (const r of read) for (const k of r.keys) sums[k] += values[i++] as number;
   }
   return { grads, sums };
 }

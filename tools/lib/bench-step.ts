@@ -1,7 +1,9 @@
 // The vote and the GRPO step the engine benchmarks time (bench:engine, bench:scale in Node and in
 // the page), and the settings their JSON echoes, from here alone: no file system or process here,
 // so the browser page imports it too.
-import type { Completion, GrpoOptions } from '../../src/engine';
+import type { numpy as np } from '@jax-js/jax';
+import type { Completion, GrpoOptions, TextModel, TrainState } from '../../src/engine';
+import { grpoStep } from '../../src/engine';
 import { DEFAULT_LORA_SETTINGS } from '../../src/layout/loraSettings';
 
 /** The adapter the benchmarks time: the default LoRA settings, initialised from seed 0. */
@@ -26,6 +28,24 @@ export function benchStep(microBatchSize: number): GrpoOptions {
     maxGradNorm: 1,
     microBatchSize,
   };
+}
+
+/** One benchmark GRPO step on one prompt's completions; the state it leaves (a skip is an error). */
+export async function runBenchStep(
+  model: TextModel,
+  state: TrainState,
+  promptEmbeds: np.Array,
+  completions: Completion[],
+  microBatchSize: number,
+): Promise<TrainState> {
+  const result = await grpoStep(
+    model,
+    state,
+    [{ promptEmbeds, completions }],
+    benchStep(microBatchSize),
+  );
+  if (result.skipped) throw new Error(`the GRPO step was skipped: ${result.skipped}`);
+  return result.state;
 }
 
 /** What an engine benchmark's runs used, as its JSON echoes it: the adapter, vote and step above. */

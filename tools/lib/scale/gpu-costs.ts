@@ -27,8 +27,8 @@
 //     what the cuts remove).
 import { getWebGPUDevice, type numpy as np, tree } from '@jax-js/jax';
 import type { TextModel } from '../../../src/engine';
-import { disposeModel, grpoStep, initLora, initTrainState, sample } from '../../../src/engine';
-import { BENCH_LORA, BENCH_VOTE, benchStep, withAlternatingAdvantages } from '../bench-step';
+import { disposeModel, initLora, initTrainState, sample } from '../../../src/engine';
+import { BENCH_LORA, BENCH_VOTE, runBenchStep, withAlternatingAdvantages } from '../bench-step';
 import { countGpu, countsBetween, type GpuCounts } from '../gpu-counter';
 import type { ScaleOptions } from './measure';
 
@@ -145,14 +145,7 @@ export async function countGpuCosts(
   };
   const step = async (completions: ReturnType<typeof withAlternatingAdvantages>) => {
     const before = counter.now();
-    const result = await grpoStep(
-      model,
-      state,
-      [{ promptEmbeds, completions }],
-      benchStep(opts.microBatchSize),
-    );
-    if (result.skipped) throw new Error(`the GRPO step was skipped: ${result.skipped}`);
-    state = result.state;
+    state = await runBenchStep(model, state, promptEmbeds, completions, opts.microBatchSize);
     return countsBetween(before, counter.now());
   };
 

@@ -8,7 +8,6 @@ import type { TextModel, WeightFormat } from '../../../src/engine';
 import {
   disposeModel,
   embedPrompt,
-  grpoStep,
   headMatrix,
   initLora,
   initTrainState,
@@ -22,7 +21,7 @@ import {
   weightBytes,
 } from '../../../src/engine';
 import type { RangeReader } from '../../../src/formats/safetensors';
-import { BENCH_LORA, BENCH_VOTE, benchStep, withAlternatingAdvantages } from '../bench-step';
+import { BENCH_LORA, BENCH_VOTE, runBenchStep, withAlternatingAdvantages } from '../bench-step';
 import type { Reference } from '../real-size-reference';
 
 /** What is measured: the same in Node and in the page. */
@@ -142,14 +141,7 @@ export async function measureEngine(
   log(`  vote ${ms(voteFirstMs)} ms first, ${msOrNull(voteMs)} ms after`);
   const completions = withAlternatingAdvantages(votes.tokens.slice(0, opts.trainRows));
   const step = async () => {
-    const result = await grpoStep(
-      model,
-      state,
-      [{ promptEmbeds, completions }],
-      benchStep(opts.microBatchSize),
-    );
-    if (result.skipped) throw new Error(`the GRPO step was skipped: ${result.skipped}`);
-    state = result.state;
+    state = await runBenchStep(model, state, promptEmbeds, completions, opts.microBatchSize);
   };
   const [, stepFirstMs] = await timed(step);
   log(`  GRPO step ${ms(stepFirstMs)} ms first`);

@@ -17,7 +17,15 @@ export function estimateKey(choice: ModelChoice): string {
 
 export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker) => ({
   gpu: { state: 'checking' },
-  model: { state: 'idle', label: '', info: null, progress: {}, message: null },
+  model: {
+    state: 'idle',
+    label: '',
+    info: null,
+    progress: {},
+    phases: {},
+    message: null,
+    stepMs: null,
+  },
   estimate: null,
   image: null,
   samples: [],
@@ -48,9 +56,24 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
   loadModel: async (choice) => {
     if (isRunning(get())) await get().pauseRun();
     const label = choice.kind === 'hub' ? choice.id : choice.kind === 'demo' ? 'demo' : 'folder';
-    set({ model: { state: 'loading', label, info: null, progress: {}, message: null } });
+    set({
+      model: {
+        state: 'loading',
+        label,
+        info: null,
+        progress: {},
+        phases: {},
+        message: null,
+        stepMs: null,
+      },
+    });
     const onProgress = Comlink.proxy((p: LoadProgress) => {
-      set((s) => ({ model: { ...s.model, progress: { ...s.model.progress, [p.file]: p } } }));
+      set(({ model }) => ({
+        model:
+          p.kind === 'bytes'
+            ? { ...model, progress: { ...model.progress, [p.file]: p } }
+            : { ...model, phases: { ...model.phases, [p.phase]: p.ms } },
+      }));
     });
     try {
       const info = await worker.loadModel(choice, onProgress);

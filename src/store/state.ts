@@ -12,6 +12,7 @@ import type {
   DatasetProtocol,
   DatasetReport,
   GpuReport,
+  LoadPhase,
   ModelInfo,
   PlaygroundApi,
   StepReport,
@@ -34,7 +35,11 @@ export type ModelState = {
   label: string;
   info: ModelInfo | null;
   progress: Record<string, { loaded: number; total: number }>;
+  /** The load's phases so far: null while one runs, then its milliseconds. */
+  phases: Partial<Record<LoadPhase, number | null>>;
   message: string | null;
+  /** The last step's time on this model, measured in the page around the worker's call. */
+  stepMs: number | null;
 };
 
 /** What loading a choice would take (ModelPicker shows it before the user loads). */

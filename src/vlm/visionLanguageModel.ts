@@ -8,11 +8,12 @@ import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
 import type { TextModel } from '../engine';
 import { embedPrompt, loadTextModel, planTextModel, weightDevice } from '../engine';
+import type { RangeReader } from '../formats/safetensors';
 import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
 import { resumableReader } from '../net/resumableReader';
-import type { LoadProgress } from '../protocol';
+import type { LoadPhase, LoadProgress } from '../protocol';
 import { type ResolvedModel, resolveModel } from './modelSource';
 
 export type VisionLanguageModel = {
@@ -50,22 +51,65 @@ type LoadOptions = {
 
 type TransformersProgress = { status: string; file?: string; loaded?: number; total?: number };
 
+/** Runs `work` as load phase `phase`, reporting its start and its time. */
+function phase<T>(
+  onProgress: LoadOptions['onProgress'],
+  name: LoadPhase,
+  work: () => Promise<T>,
+): Promise<T> {
+  onProgress({ kind: 'phase', phase: name, ms: null });
+  const started = performance.now();
+  return work().then((out) => {
+    onProgress({ kind: 'phase', phase: name, ms: performance.now() - started });
+    return out;
+  });
+}
+
+/** `read` with the time spent waiting for its bytes added up in `waited.ms`. */
+function timedReader(read: RangeReader, waited: { ms: number }): RangeReader {
+  const timed: RangeReader = async (start, end) => {
+    const started = performance.now();
+    try {
+      return await read(start, end);
+    } finally {
+      waited.ms += performance.now() - started;
+    }
+  };
+  timed.totalBytes = () => read.totalBytes?.();
+  return timed;
+}
+
 export async function loadVisionLanguageModel(
   choice: ModelChoice,
   opts: LoadOptions,
 ): Promise<VisionLanguageModel> {
+  const { onProgress } = opts;
   const source = resolveModel(choice, opts.origin);
   source.pointTransformers();
+  /** When the vision encoder's file has been read (transformers.js says `done`). */
+  let visionFileRead: number | null = null;
   const progress_callback = (info: TransformersProgress) => {
     if (info.status === 'progress' && info.file) {
-      opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+      onProgress({
+        kind: 'bytes',
+        file: info.file,
+        loaded: info.loaded ?? 0,
+        total: info.total ?? 0,
+      });
+    }
+    if (info.status === 'done' && info.file?.startsWith('onnx/vision_encoder')) {
+      visionFileRead = performance.now();
     }
   };
   const hubConfig = await readHubConfig(source);
-  const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
+  const processor = await phase(onProgress, 'processor', () =>
+    AutoProcessor.from_pretrained(source.id, { progress_callback }),
+  );
   // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
   // embedding graphs are never downloaded. The demo model ships fp32 only.
   const notes: string[] = [];
+  onProgress({ kind: 'phase', phase: 'vision-file', ms: null });
+  const visionStarted = performance.now();
   const { vision, dtype: visionDtype } = await loadVisionEncoder(
     source.id,
     visionDtypes(choice, opts.shaderF16, notes),
@@ -79,15 +123,30 @@ export async function loadVisionLanguageModel(
       }),
     notes,
   );
+  const visionDone = performance.now();
+  const fileRead = visionFileRead ?? visionStarted;
+  onProgress({ kind: 'phase', phase: 'vision-file', ms: fileRead - visionStarted });
+  onProgress({ kind: 'phase', phase: 'vision-session', ms: visionDone - fileRead });
   const weightsUrl = `${source.baseUrl}/model.safetensors`;
   const read = await resumableReader(
     weightsUrl,
     httpRangeReader(weightsUrl, source.fetchFn),
-    (loaded) => opts.onProgress({ file: 'model.safetensors (text model)', loaded, total: 0 }),
+    (loaded) =>
+      onProgress({ kind: 'bytes', file: 'model.safetensors (text model)', loaded, total: 0 }),
   );
-  const text = await loadTextModel(hubConfig, read, {
+  const waited = { ms: 0 };
+  onProgress({ kind: 'phase', phase: 'text-file', ms: null });
+  onProgress({ kind: 'phase', phase: 'text-convert', ms: null });
+  const textStarted = performance.now();
+  const text = await loadTextModel(hubConfig, timedReader(read, waited), {
     device: opts.device,
     format: choice.weights ?? 'f32',
+  });
+  onProgress({ kind: 'phase', phase: 'text-file', ms: waited.ms });
+  onProgress({
+    kind: 'phase',
+    phase: 'text-convert',
+    ms: performance.now() - textStarted - waited.ms,
   });
   return { id: source.id, label: source.label, processor, vision, visionDtype, text, notes };
 }

@@ -15,6 +15,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
     views: null,
     skipped: null,
     guard: null,
+    promptMs: 0,
   };
 }
 
@@ -58,7 +59,15 @@ function fakeWorker() {
 function readyStore(worker: unknown) {
   const store = createPlaygroundStore(worker as WorkerApi);
   store.setState({
-    model: { state: 'ready', label: 'demo', info: null, progress: {}, message: null },
+    model: {
+      state: 'ready',
+      label: 'demo',
+      info: null,
+      progress: {},
+      phases: {},
+      message: null,
+      stepMs: null,
+    },
     image: { url: 'blob:image', caption: '64 × 64' },
   });
   return store;
@@ -121,6 +130,7 @@ describe('the run loop', () => {
       views: null,
       skipped: null,
       guard: null,
+      promptMs: 0,
     }));
     const store = readyStore(fake.worker);
     store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });

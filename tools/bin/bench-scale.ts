@@ -48,6 +48,8 @@ import { trackGpuMemory } from '../../src/engine';
 import { benchStepSettings } from '../lib/bench-step';
 import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
+import type { AppSource } from '../lib/scale/app-page';
+import { APP_SOURCES } from '../lib/scale/app-path';
 import { runInBrowser } from '../lib/scale/browser';
 import {
   type Checkpoint,
@@ -60,6 +62,8 @@ import {
 import { wasmMemoryPeak } from '../lib/wasm-memory';
 
 export type ScaleArgs = ScaleOptions & {
+  appSources: AppSource[];
+  appOnly: boolean;
   json: boolean;
   shapes: string[];
   dirs: Record<string, string>;
@@ -95,7 +99,20 @@ function parseArgs(argv: string[]): ScaleArgs {
       : {}),
     transformersjs: !argv.includes('--no-transformersjs'),
     once: argv.includes('--once'),
+    appSources: appSources(value('--app-sources')),
+    appOnly: argv.includes('--app-only'),
   };
+}
+
+/** --app-sources folder,http (the default) or none. */
+function appSources(value: string | undefined): AppSource[] {
+  if (value === 'none') return [];
+  const sources = (value ?? APP_SOURCES.join(',')).split(',') as AppSource[];
+  const unknown = sources.filter((s) => !APP_SOURCES.includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`--app-sources: ${unknown.join(', ')}? Use folder, http or none.`);
+  }
+  return sources;
 }
 
 /** The build's facts about a checkpoint folder, or a sentence saying how to make one. */

@@ -14,6 +14,9 @@ import {
 } from '../models';
 import type { EstimateState, ModelState } from '../store';
 
+/** Where a model comes from, without its formats. */
+type Source = { kind: 'demo' } | { kind: 'hub'; id: string } | { kind: 'folder'; files: File[] };
+
 type Props = {
   model: ModelState;
   estimate: EstimateState | null;
@@ -44,8 +47,9 @@ function EstimateLine({
   const formats = (['f32', 'q8', 'q4'] as const).map((f) => `${f} ${mb(e.textDeviceBytes[f])}`);
   return (
     <>
-      {e.label}: downloads {mb(e.textFileBytes)} of text weights
-      {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}; text weights{' '}
+      {e.label}: {e.kind === 'folder' ? 'reads' : 'downloads'} {mb(e.textFileBytes)} of text weights
+      {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}
+      {e.kind === 'folder' && ' from the folder'}; text weights{' '}
       {device === 'cpu' ? 'in memory (CPU)' : 'on the GPU'}: {formats.join(' · ')}.
       {recommended && ` Recommended here: ${recommended}.`}
       {device && !recommended && ' Too large for this device in every format.'}
@@ -61,21 +65,24 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
   const [picked, setPicked] = useState<WeightFormat | null>(null);
   const [vision, setVision] = useState<VisionDtype | 'default'>('default');
-  /** Which choice the estimate line is about: the demo model until the Hub list is used. */
-  const [target, setTarget] = useState<'demo' | 'hub'>('demo');
+  /** Which source the estimate line is about: the one loaded last, or the Hub list once used. */
+  const [target, setTarget] = useState<Source>({ kind: 'demo' });
   const visionChoice = vision === 'default' ? {} : { vision };
   useEffect(() => {
     const dtype = vision === 'default' ? {} : { vision };
-    onEstimate(
-      target === 'hub' ? { kind: 'hub', id: hubId, ...dtype } : { kind: 'demo', ...dtype },
-    );
-  }, [onEstimate, target, hubId, vision]);
+    onEstimate({ ...target, ...dtype });
+  }, [onEstimate, target, vision]);
   const recommended =
     estimate?.state === 'ready' && estimate.estimate && device
       ? recommendedWeightFormat(estimate.estimate, device === 'cpu' ? null : device)
       : null;
   const weights = picked ?? recommended ?? 'f32';
   const formats = { weights, ...visionChoice };
+  /** Loads `source` and points the estimate line at it. */
+  const load = (source: Source) => {
+    setTarget(source);
+    onLoad({ ...source, ...formats });
+  };
   const busy = model.state === 'loading';
   const files = Object.entries(model.progress);
   return (
@@ -117,28 +124,24 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
             </option>
           ))}
         </select>
-        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo', ...formats })}>
+        <button type="button" disabled={busy} onClick={() => load({ kind: 'demo' })}>
           Demo model
         </button>
         <select
           aria-label="Hub model"
           value={hubId}
           disabled={busy}
-          onFocus={() => setTarget('hub')}
+          onFocus={() => setTarget({ kind: 'hub', id: hubId })}
           onChange={(event) => {
             setHubId(event.currentTarget.value);
-            setTarget('hub');
+            setTarget({ kind: 'hub', id: event.currentTarget.value });
           }}
         >
           {HUB_MODELS.map((id) => (
             <option key={id}>{id}</option>
           ))}
         </select>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() => onLoad({ kind: 'hub', id: hubId, ...formats })}
-        >
+        <button type="button" disabled={busy} onClick={() => load({ kind: 'hub', id: hubId })}>
           Load from Hub
         </button>
         <label className="button-like">
@@ -151,7 +154,7 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
             webkitdirectory=""
             onChange={(event) => {
               const picked = Array.from(event.currentTarget.files ?? []);
-              if (picked.length > 0) onLoad({ kind: 'folder', files: picked, ...formats });
+              if (picked.length > 0) load({ kind: 'folder', files: picked });
             }}
           />
         </label>

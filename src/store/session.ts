@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import { fetchDemoSplits } from '../dataset/splits';
 import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
 import { messageOf } from '../errors';
+import { pickedFolderName } from '../files/pickedFolder';
 import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
 import type { ModelChoice } from '../models';
 import type { LoadProgress } from '../protocol';
@@ -9,9 +10,15 @@ import { idleRun } from './run';
 import type { SessionSlice, Slice } from './state';
 import { isRunning } from './state';
 
-/** Which model and vision file an estimate is for (the text format does not change what is read). */
+/** Which model and vision file an estimate is for (the text format does not change what is read);
+ * a picked folder by its name and files, so another folder is another estimate. */
 export function estimateKey(choice: ModelChoice): string {
-  const model = choice.kind === 'hub' ? choice.id : choice.kind;
+  const model =
+    choice.kind === 'hub'
+      ? `hub:${choice.id}`
+      : choice.kind === 'folder'
+        ? `folder:${pickedFolderName(choice.files, '')}:${choice.files.length}`
+        : choice.kind;
   return `${model}|${choice.vision ?? 'default'}`;
 }
 

@@ -94,7 +94,7 @@ export type SessionSlice = {
   question: string;
   start: () => Promise<void>;
   loadModel: (choice: ModelChoice) => Promise<void>;
-  /** Reads what loading `choice` would download and hold (not for a picked folder: it loads at once). */
+  /** Reads what loading `choice` would download (or read from a picked folder) and hold. */
   estimateModel: (choice: ModelChoice) => Promise<void>;
   setImageFile: (file: Blob) => Promise<void>;
   /** A demo sample: its image and its question. */

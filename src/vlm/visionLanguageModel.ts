@@ -253,6 +253,7 @@ export async function estimateVisionLanguageModel(
   );
   return {
     label: source.label,
+    kind: choice.kind,
     textFileBytes: text.fileBytes,
     textDeviceBytes: text.deviceBytes,
     largestTensorBytes: text.largestTensorBytes,

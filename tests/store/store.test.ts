@@ -5,6 +5,7 @@ import { PlaygroundError } from '../../src/errors';
 import type { Comparison, DatasetProgress, DatasetReport, StepReport } from '../../src/protocol';
 import type { StepMetrics } from '../../src/rl/metrics';
 import { canCompute, createPlaygroundStore, type WorkerApi } from '../../src/store';
+import { estimateKey } from '../../src/store/session';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   const counts = new Map<string, number>();
@@ -305,6 +306,7 @@ describe('a lost GPU', () => {
 describe('the model estimate', () => {
   const estimate = (label: string) => ({
     label,
+    kind: 'hub',
     textFileBytes: 1,
     textDeviceBytes: { f32: 4, q8: 1, q4: 1 },
     largestTensorBytes: { f32: 4, q8: 1, q4: 1 },
@@ -328,7 +330,7 @@ describe('the model estimate', () => {
     const store = createPlaygroundStore(worker as unknown as WorkerApi);
     const first = store.getState().estimateModel({ kind: 'demo' });
     const second = store.getState().estimateModel({ kind: 'hub', id: 'a/b' });
-    expect(store.getState().estimate).toMatchObject({ key: 'a/b|default', state: 'loading' });
+    expect(store.getState().estimate).toMatchObject({ key: 'hub:a/b|default', state: 'loading' });
     answers['a/b']?.(estimate('hub'));
     answers.demo?.(estimate('demo')); // late: for a choice no longer shown
     await Promise.all([first, second]);
@@ -341,11 +343,23 @@ describe('the model estimate', () => {
     failures['c/d']?.(new PlaygroundError('load-failed', 'Failed to fetch'));
     await third;
     expect(store.getState().estimate).toEqual({
-      key: 'c/d|q4',
+      key: 'hub:c/d|q4',
       state: 'failed',
       estimate: null,
       message: 'Failed to fetch',
     });
     expect(store.getState().error).toBeNull();
+  });
+
+  it('follows a picked folder: another folder is another estimate, not the last one kept', () => {
+    const file = (path: string) =>
+      Object.assign(new Blob([]), { webkitRelativePath: path }) as File;
+    const a = [file('smolvlm-a/config.json'), file('smolvlm-a/model.safetensors')];
+    const b = [file('smolvlm-b/config.json'), file('smolvlm-b/model.safetensors')];
+    expect(estimateKey({ kind: 'folder', files: a })).toBe('folder:smolvlm-a:2|default');
+    expect(estimateKey({ kind: 'folder', files: b })).not.toBe(
+      estimateKey({ kind: 'folder', files: a }),
+    );
+    expect(estimateKey({ kind: 'demo' })).toBe('demo|default');
   });
 });

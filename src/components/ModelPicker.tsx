@@ -12,7 +12,7 @@ import {
   VISION_DTYPES,
   WEIGHT_FORMAT_LABELS,
 } from '../models';
-import type { EstimateState, ModelState } from '../store';
+import type { EstimateState, LoadPhase, ModelState } from '../store';
 
 /** Where a model comes from, without its formats. */
 type Source = { kind: 'demo' } | { kind: 'hub'; id: string } | { kind: 'folder'; files: File[] };
@@ -26,6 +26,27 @@ type Props = {
   onLoad: (choice: ModelChoice) => void;
   onEstimate: (choice: ModelChoice) => void;
 };
+
+/** The load's phases as the progress list names them, in the order they start. */
+const LOAD_PHASES: [LoadPhase, string][] = [
+  ['processor', 'processor and tokenizer'],
+  ['vision-file', 'vision encoder: reading the file'],
+  ['vision-session', 'vision encoder: creating its session'],
+  ['text-file', 'text weights: reading'],
+  ['text-convert', 'text weights: converting'],
+];
+
+/** One load phase: waiting, running (no end known), or done with its time. */
+function PhaseRow({ label, ms }: { label: string; ms: number | null | undefined }) {
+  const state = ms === undefined ? 'waiting' : ms === null ? 'running' : 'done';
+  return (
+    <li data-testid="load-phase" data-state={state}>
+      <span>{label}</span>
+      {ms === null ? <progress /> : <progress max={1} value={ms === undefined ? 0 : 1} />}
+      <span>{typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : state}</span>
+    </li>
+  );
+}
 
 function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
@@ -150,6 +171,7 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
             type="file"
             hidden
             disabled={busy}
+            data-testid="model-folder-input"
             // @ts-expect-error: webkitdirectory is not in React's input attributes
             webkitdirectory=""
             onChange={(event) => {
@@ -169,8 +191,11 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
           {model.info.notes.join(' ')}
         </p>
       )}
-      {busy && files.length > 0 && (
+      {busy && (
         <ul className="download-progress" data-testid="download-progress">
+          {LOAD_PHASES.map(([phase, label]) => (
+            <PhaseRow key={phase} label={label} ms={model.phases[phase]} />
+          ))}
           {files.map(([file, p]) => (
             <li key={file}>
               <span>{file}</span>

@@ -154,6 +154,17 @@ export function canCompute(s: PlaygroundState): boolean {
   return s.model.state === 'ready' && s.gpu.state !== 'lost';
 }
 
+/** What a step costs on the CPU at the loaded model's size, measured in this page (the status bar
+ * says it where there is no WebGPU); null on a GPU, or with no model loaded. */
+export function cpuStepCost(s: PlaygroundState): string | null {
+  if (s.gpu.state !== 'unavailable' || s.model.state !== 'ready') return null;
+  const ms = s.model.stepMs;
+  if (ms === null) return null;
+  const seconds = ms / 1000;
+  const shown = seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toString();
+  return `~${shown} s a step at this size on the CPU (the last step, measured here).`;
+}
+
 export function isRunning(s: PlaygroundState): boolean {
   return s.run.status === 'running' || s.run.status === 'pausing';
 }

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PlaygroundError } from '../../src/errors';
 import type { Comparison, DatasetProgress, DatasetReport, StepReport } from '../../src/protocol';
 import type { StepMetrics } from '../../src/rl/metrics';
-import { canCompute, createPlaygroundStore, type WorkerApi } from '../../src/store';
+import { canCompute, cpuStepCost, createPlaygroundStore, type WorkerApi } from '../../src/store';
 import { estimateKey } from '../../src/store/session';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
@@ -361,5 +361,29 @@ describe('the model estimate', () => {
       estimateKey({ kind: 'folder', files: a }),
     );
     expect(estimateKey({ kind: 'demo' })).toBe('demo|default');
+  });
+});
+
+describe('what a step costs on the CPU', () => {
+  it('is the last step as the page timed it, said only without WebGPU and once a step ran', async () => {
+    const fake = fakeWorker();
+    const store = readyStore(fake.worker);
+    store.setState({ gpu: { state: 'unavailable', message: 'no WebGPU' } });
+    expect(cpuStepCost(store.getState())).toBeNull();
+    const now = vi.spyOn(performance, 'now').mockReturnValue(1_000);
+    const step = store.getState().stepOnce();
+    await tick();
+    now.mockReturnValue(26_400);
+    await fake.finishStep();
+    await step;
+    now.mockRestore();
+    expect(cpuStepCost(store.getState())).toBe(
+      '~25 s a step at this size on the CPU (the last step, measured here).',
+    );
+    store.setState((s) => ({ model: { ...s.model, stepMs: 870 } }));
+    expect(cpuStepCost(store.getState())).toMatch(/^~0\.9 s a step/);
+    // On a GPU the status bar shows the adapter instead.
+    store.setState({ gpu: { state: 'checking' } });
+    expect(cpuStepCost(store.getState())).toBeNull();
   });
 });

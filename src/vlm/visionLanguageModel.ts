@@ -79,10 +79,17 @@ export async function loadVisionLanguageModel(
   source.pointTransformers();
   /** When the vision encoder's file started loading, and when its last byte had been read. */
   const visionFile: { started: number; read: number | null } = { started: 0, read: null };
+  /** Bytes last reported per file: a report crosses to the page and redraws its progress list,
+   * and a 372 MB file arrives in thousands of chunks, so a file reports every 1 % (or MiB). */
+  const reported = new Map<string, number>();
   const progress_callback = (info: TransformersProgress) => {
     if (info.status === 'progress' && info.file) {
       const { file, loaded = 0, total = 0 } = info;
-      onProgress({ kind: 'bytes', file, loaded, total });
+      const step = Math.max(total / 100, 2 ** 20);
+      if (loaded === total || loaded - (reported.get(file) ?? -step) >= step) {
+        reported.set(file, loaded);
+        onProgress({ kind: 'bytes', file, loaded, total });
+      }
     }
     if (info.status === 'done' && info.file?.startsWith('onnx/vision_encoder')) {
       visionFile.read = performance.now();

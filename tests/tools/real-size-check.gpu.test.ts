@@ -117,32 +117,28 @@ describe('a tiny SmolVLM-shaped checkpoint (tools/real-size)', () => {
   });
 });
 
+/** `bench:scale --browser` (with `args`) on a tiny checkpoint built into `dir`, at the rows CI
+ * can afford (2 votes × 3 tokens, 2 trained): its JSON. */
+function benchScaleTiny(dir: string, args: string[]) {
+  const tiny = path.join(dir, 'tiny');
+  build(tiny, 3);
+  const stdout = execFileSync(
+    process.execPath,
+    [
+      ...['tools/bin/run-ts.mjs', 'tools/bin/bench-scale.ts', '--json', '--browser', ...args],
+      ...['--shapes', 'tiny', '--dir-tiny', tiny, '--rows', '2', '--new-tokens', '3'],
+      ...['--train-rows', '2'],
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string);
+}
+
 describe('bench:scale --browser on the tiny shape', () => {
   it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm, and prints the JSON', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
     try {
-      build(path.join(dir, 'tiny'), 3);
-      const stdout = execFileSync(
-        process.execPath,
-        [
-          'tools/bin/run-ts.mjs',
-          'tools/bin/bench-scale.ts',
-          '--json',
-          '--browser',
-          '--shapes',
-          'tiny',
-          '--dir-tiny',
-          path.join(dir, 'tiny'),
-          '--rows',
-          '2',
-          '--new-tokens',
-          '3',
-          '--train-rows',
-          '2',
-        ],
-        { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
-      );
-      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      const out = benchScaleTiny(dir, []);
       expect(out.backend).toBe('browser');
       expect(out.browser).toMatch(/\d+\.\d+/);
       expect(out.shapes.map((s: { backend: string }) => s.backend)).toEqual(['webgpu', 'wasm']);
@@ -179,31 +175,7 @@ describe("bench:scale --browser on the playground's own path (tiny shape)", () =
   it('loads and steps through the app worker from a picked folder and over HTTP, with the load split into phases', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-app-'));
     try {
-      build(path.join(dir, 'tiny'), 3);
-      const stdout = execFileSync(
-        process.execPath,
-        [
-          'tools/bin/run-ts.mjs',
-          'tools/bin/bench-scale.ts',
-          '--json',
-          '--browser',
-          '--app-only',
-          '--backends',
-          'wasm',
-          '--shapes',
-          'tiny',
-          '--dir-tiny',
-          path.join(dir, 'tiny'),
-          '--rows',
-          '2',
-          '--new-tokens',
-          '3',
-          '--train-rows',
-          '2',
-        ],
-        { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
-      );
-      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      const out = benchScaleTiny(dir, ['--app-only', '--backends', 'wasm']);
       expect(out.shapes).toEqual([]); // --app-only
       expect(out.app_path.map((r: { source: string }) => r.source)).toEqual(['folder', 'http']);
       for (const r of out.app_path) {

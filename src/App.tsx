@@ -12,7 +12,7 @@ import { RunControls } from './components/RunControls';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { MAX_QUESTION_LENGTH } from './limits';
-import { canCompute, isRunning, type PlaygroundStore, trlExportSource } from './store';
+import { canCompute, cpuStepCost, isRunning, type PlaygroundStore, trlExportSource } from './store';
 
 export function App({ store }: { store: PlaygroundStore }) {
   const s = useStore(store);
@@ -108,7 +108,7 @@ export function App({ store }: { store: PlaygroundStore }) {
           />
         </div>
       </main>
-      <StatusBar gpu={s.gpu} />
+      <StatusBar gpu={s.gpu} cpuStepCost={cpuStepCost(s)} />
     </div>
   );
 }

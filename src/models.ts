@@ -41,6 +41,8 @@ export type ModelChoice = (
  * the size of its vision encoder's file: a few kB of requests). */
 export type ModelEstimate = {
   label: string;
+  /** Where the files are: downloaded (demo, hub) or read from a picked folder. */
+  kind: ModelChoice['kind'];
   /** The text model's tensors in model.safetensors: all the engine downloads of that file. */
   textFileBytes: number;
   /** The text weights on the device, per format, and the largest single tensor there (it must fit

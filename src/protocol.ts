@@ -94,8 +94,25 @@ export type Diagnostics = { gpuDevice: GPUDevice; inNextGpuWork: (() => void) | 
 // ---------------------------------------------------------------------------------------------
 // The model, the image and one step.
 
-/** Bytes of one file loaded so far. */
-export type LoadProgress = { file: string; loaded: number; total: number };
+/**
+ * The phases of loading a model, each timed (src/vlm/visionLanguageModel.ts): the processor and
+ * tokenizer; the vision encoder's file read and its onnxruntime session created; the text
+ * weights' bytes read and converted to the engine's format on the device. The processor, the
+ * vision encoder and the text weights load side by side, so their phases overlap.
+ */
+export type LoadPhase =
+  | 'processor'
+  | 'vision-file'
+  | 'vision-session'
+  | 'text-file'
+  | 'text-convert';
+
+/** What loading reports as it goes: bytes of one file so far, or a phase that started (`ms`
+ * null) or ended (`ms`: the time it took; for the text weights' two phases, which alternate
+ * piece by piece, the time spent in each over the whole load). */
+export type LoadProgress =
+  | { kind: 'bytes'; file: string; loaded: number; total: number }
+  | { kind: 'phase'; phase: LoadPhase; ms: number | null };
 
 export type ModelInfo = {
   id: string;
@@ -150,6 +167,10 @@ export type StepReport = {
   skipped: string | null;
   /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
   guard: string | null;
+  /** Milliseconds this step spent preparing its prompts before voting (the image through the
+   * processor and the vision encoder, spliced into the prompt's embeddings): the first step on
+   * an image and question pays it; 0 when their prompts were kept from before. */
+  promptMs: number;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ const EMBED = 49_280 * 960;
  * device bytes rounded. */
 const smolvlm500m: ModelEstimate = {
   label: 'HuggingFaceTB/SmolVLM-500M-Instruct',
+  kind: 'hub',
   textFileBytes: 819 * MB,
   textDeviceBytes: { f32: 1561 * MB, q8: 398 * MB, q4: 333 * MB },
   largestTensorBytes: { f32: 4 * EMBED, q8: EMBED + 4 * 49_280, q4: EMBED + 4 * 49_280 },

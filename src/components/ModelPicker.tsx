@@ -12,7 +12,10 @@ import {
   VISION_DTYPES,
   WEIGHT_FORMAT_LABELS,
 } from '../models';
-import type { EstimateState, ModelState } from '../store';
+import type { EstimateState, LoadPhase, ModelState } from '../store';
+
+/** Where a model comes from, without its formats. */
+type Source = { kind: 'demo' } | { kind: 'hub'; id: string } | { kind: 'folder'; files: File[] };
 
 type Props = {
   model: ModelState;
@@ -23,6 +26,27 @@ type Props = {
   onLoad: (choice: ModelChoice) => void;
   onEstimate: (choice: ModelChoice) => void;
 };
+
+/** The load's phases as the progress list names them, in the order they start. */
+const LOAD_PHASES: [LoadPhase, string][] = [
+  ['processor', 'processor and tokenizer'],
+  ['vision-file', 'vision encoder: reading the file'],
+  ['vision-session', 'vision encoder: creating its session'],
+  ['text-file', 'text weights: reading'],
+  ['text-convert', 'text weights: converting'],
+];
+
+/** One load phase: waiting, running (no end known), or done with its time. */
+function PhaseRow({ label, ms }: { label: string; ms: number | null | undefined }) {
+  const state = ms === undefined ? 'waiting' : ms === null ? 'running' : 'done';
+  return (
+    <li data-testid="load-phase" data-state={state}>
+      <span>{label}</span>
+      {ms === null ? <progress /> : <progress max={1} value={ms === undefined ? 0 : 1} />}
+      <span>{typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : state}</span>
+    </li>
+  );
+}
 
 function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
@@ -44,8 +68,9 @@ function EstimateLine({
   const formats = (['f32', 'q8', 'q4'] as const).map((f) => `${f} ${mb(e.textDeviceBytes[f])}`);
   return (
     <>
-      {e.label}: downloads {mb(e.textFileBytes)} of text weights
-      {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}; text weights{' '}
+      {e.label}: {e.kind === 'folder' ? 'reads' : 'downloads'} {mb(e.textFileBytes)} of text weights
+      {e.vision && ` + ${mb(e.vision.fileBytes)} vision encoder (${e.vision.dtype})`}
+      {e.kind === 'folder' && ' from the folder'}; text weights{' '}
       {device === 'cpu' ? 'in memory (CPU)' : 'on the GPU'}: {formats.join(' · ')}.
       {recommended && ` Recommended here: ${recommended}.`}
       {device && !recommended && ' Too large for this device in every format.'}
@@ -61,21 +86,24 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
   const [hubId, setHubId] = useState<string>(HUB_MODELS[0]);
   const [picked, setPicked] = useState<WeightFormat | null>(null);
   const [vision, setVision] = useState<VisionDtype | 'default'>('default');
-  /** Which choice the estimate line is about: the demo model until the Hub list is used. */
-  const [target, setTarget] = useState<'demo' | 'hub'>('demo');
+  /** Which source the estimate line is about: the one loaded last, or the Hub list once used. */
+  const [target, setTarget] = useState<Source>({ kind: 'demo' });
   const visionChoice = vision === 'default' ? {} : { vision };
   useEffect(() => {
     const dtype = vision === 'default' ? {} : { vision };
-    onEstimate(
-      target === 'hub' ? { kind: 'hub', id: hubId, ...dtype } : { kind: 'demo', ...dtype },
-    );
-  }, [onEstimate, target, hubId, vision]);
+    onEstimate({ ...target, ...dtype });
+  }, [onEstimate, target, vision]);
   const recommended =
     estimate?.state === 'ready' && estimate.estimate && device
       ? recommendedWeightFormat(estimate.estimate, device === 'cpu' ? null : device)
       : null;
   const weights = picked ?? recommended ?? 'f32';
   const formats = { weights, ...visionChoice };
+  /** Loads `source` and points the estimate line at it. */
+  const load = (source: Source) => {
+    setTarget(source);
+    onLoad({ ...source, ...formats });
+  };
   const busy = model.state === 'loading';
   const files = Object.entries(model.progress);
   return (
@@ -117,28 +145,24 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
             </option>
           ))}
         </select>
-        <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'demo', ...formats })}>
+        <button type="button" disabled={busy} onClick={() => load({ kind: 'demo' })}>
           Demo model
         </button>
         <select
           aria-label="Hub model"
           value={hubId}
           disabled={busy}
-          onFocus={() => setTarget('hub')}
+          onFocus={() => setTarget({ kind: 'hub', id: hubId })}
           onChange={(event) => {
             setHubId(event.currentTarget.value);
-            setTarget('hub');
+            setTarget({ kind: 'hub', id: event.currentTarget.value });
           }}
         >
           {HUB_MODELS.map((id) => (
             <option key={id}>{id}</option>
           ))}
         </select>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() => onLoad({ kind: 'hub', id: hubId, ...formats })}
-        >
+        <button type="button" disabled={busy} onClick={() => load({ kind: 'hub', id: hubId })}>
           Load from Hub
         </button>
         <label className="button-like">
@@ -147,11 +171,12 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
             type="file"
             hidden
             disabled={busy}
+            data-testid="model-folder-input"
             // @ts-expect-error: webkitdirectory is not in React's input attributes
             webkitdirectory=""
             onChange={(event) => {
               const picked = Array.from(event.currentTarget.files ?? []);
-              if (picked.length > 0) onLoad({ kind: 'folder', files: picked, ...formats });
+              if (picked.length > 0) load({ kind: 'folder', files: picked });
             }}
           />
         </label>
@@ -166,8 +191,11 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
           {model.info.notes.join(' ')}
         </p>
       )}
-      {busy && files.length > 0 && (
+      {busy && (
         <ul className="download-progress" data-testid="download-progress">
+          {LOAD_PHASES.map(([phase, label]) => (
+            <PhaseRow key={phase} label={label} ms={model.phases[phase]} />
+          ))}
           {files.map(([file, p]) => (
             <li key={file}>
               <span>{file}</span>

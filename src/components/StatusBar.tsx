@@ -4,7 +4,8 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-export function StatusBar({ gpu }: { gpu: GpuState }) {
+/** `cpuStepCost`: what a step costs at the loaded size on the CPU, measured here (no WebGPU). */
+export function StatusBar({ gpu, cpuStepCost }: { gpu: GpuState; cpuStepCost: string | null }) {
   if (gpu.state === 'checking') {
     return (
       <footer className="status-bar" data-testid="gpu-status" data-state="checking">
@@ -16,6 +17,7 @@ export function StatusBar({ gpu }: { gpu: GpuState }) {
     return (
       <footer className="status-bar status-error" data-testid="gpu-status" data-state="unavailable">
         <span data-testid="webgpu-unavailable">{gpu.message}</span>
+        {cpuStepCost && <span data-testid="cpu-step-cost">{cpuStepCost}</span>}
       </footer>
     );
   }

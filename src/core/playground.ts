@@ -375,16 +375,18 @@ export function createPlayground(host: PlaygroundHost): Playground {
       checkSettings(config);
       const signal = inFlight;
       const model = requireModel();
-      const { outcome, tensors } = await guarded(
+      const { outcome, tensors, promptMs } = await guarded(
         async () => {
+          const prepared = performance.now();
           const views = await viewsFor(question, config);
+          const promptMs = performance.now() - prepared;
           const state = trainStateFor(config);
           try {
             const outcome = await ttrvStep(model, state, [views], config, steps, signal);
             const tensors = outcome.skipped
               ? null
               : await checkedAdapterTensors(model.text, outcome.state, config);
-            return { outcome, tensors };
+            return { outcome, tensors, promptMs };
           } catch (error) {
             // A stop lands only while voting, before the update: the live adapter is intact.
             if (errorCodeOf(error) !== 'stopped') restoreSavedAdapter(model);
@@ -399,7 +401,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       train = outcome.state;
       steps += 1;
       if (tensors) savedAdapter = { lora: outcome.state.adapter.config, tensors };
-      return stepReport(outcome);
+      return stepReport(outcome, promptMs);
     },
 
     /**

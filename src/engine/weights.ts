@@ -80,14 +80,19 @@ export function randomWeights(
   return weights;
 }
 
-/** Byte ranges covering `tensors` (sorted by offset), merging only touching neighbours. */
+/** How many bytes one read of the loader asks for at most (a larger tensor is one read). */
+const READ_PIECE_BYTES = 16 * 2 ** 20;
+
+/** Byte ranges covering `tensors` (sorted by offset), merging touching neighbours up to
+ * READ_PIECE_BYTES: pieces small enough that the next one is read while this one is converted,
+ * and that the loader never holds a whole checkpoint's bytes at once. */
 function contiguousRanges(
   tensors: TensorInfo[],
 ): { begin: number; end: number; tensors: TensorInfo[] }[] {
   const ranges: { begin: number; end: number; tensors: TensorInfo[] }[] = [];
   for (const t of [...tensors].sort((a, b) => a.begin - b.begin)) {
     const last = ranges.at(-1);
-    if (last && last.end === t.begin) {
+    if (last && last.end === t.begin && t.end - last.begin <= READ_PIECE_BYTES) {
       last.end = t.end;
       last.tensors.push(t);
     } else {
@@ -184,15 +189,20 @@ export async function planTextModel(
 export async function loadTextModel(
   hubConfig: Record<string, unknown>,
   read: RangeReader,
-  opts: { device?: Device; format?: WeightFormat } = {},
+  opts: {
+    device?: Device;
+    format?: WeightFormat;
+    /** Filled in with where the time went: waiting for bytes, and converting them. */
+    timings?: { readWaitMs: number; convertMs: number };
+  } = {},
 ): Promise<TextModel> {
   const format = opts.format ?? 'f32';
+  const timings = opts.timings ?? { readWaitMs: 0, convertMs: 0 };
   const { config, textPrefix, names, dataStart, infos } = await readTextTensors(hubConfig, read);
   // Quantised on the host as they arrive, so no float32 copy ever reaches the device.
   const stored = storageFormats(names, format);
   const arrays = new Map<string, Weight>();
-  for (const range of contiguousRanges(infos)) {
-    const bytes = await read(dataStart + range.begin, dataStart + range.end);
+  const convertRange = (range: { begin: number; tensors: TensorInfo[] }, bytes: Uint8Array) => {
     for (const t of range.tensors) {
       const data = decodeTensorToFloat32(
         t.dtype,
@@ -207,6 +217,29 @@ export async function loadTextModel(
           : quantizedToDevice(quantizeHost(data, rows, cols, as), opts.device),
       );
     }
+  };
+  const ranges = contiguousRanges(infos);
+  const readRange = (i: number) => {
+    const range = ranges[i];
+    return range ? read(dataStart + range.begin, dataStart + range.end) : null;
+  };
+  // One piece ahead: the next piece's bytes arrive while this one is converted.
+  let next = readRange(0);
+  // A read left behind by a failed conversion must not surface as an unhandled rejection.
+  const dropNext = () => void next?.catch(() => {});
+  for (const [i, range] of ranges.entries()) {
+    const waitStarted = performance.now();
+    const bytes = (await next) as Uint8Array;
+    const convertStarted = performance.now();
+    timings.readWaitMs += convertStarted - waitStarted;
+    next = readRange(i + 1);
+    try {
+      convertRange(range, bytes);
+    } catch (error) {
+      dropNext();
+      throw error;
+    }
+    timings.convertMs += performance.now() - convertStarted;
   }
   const take = (name: string) => arrays.get(name) as np.Array;
   const weights: DecoderWeights = {

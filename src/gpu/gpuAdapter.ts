@@ -26,7 +26,8 @@ export function describeGpuAdapter(adapter: GPUAdapter): GpuAdapterFacts {
 /** The message users see when the page has no WebGPU: what is wrong and what to do. */
 export const WEBGPU_UNAVAILABLE_HELP =
   'WebGPU is not available in this browser, so the playground runs on the CPU (WebAssembly): ' +
-  'every feature works, but steps are several times slower and real-size models are impractical. ' +
+  'every feature works, several times slower than on a GPU (what a step costs at the loaded ' +
+  "model's size, measured here, shows after the first step). " +
   'For the GPU, use a current Chrome or Edge (113+) on desktop, or enable WebGPU in your browser ' +
   '(chrome://flags/#enable-unsafe-webgpu, or dom.webgpu.enabled in Firefox), and open the page ' +
   'from https:// or http://localhost.';

@@ -23,6 +23,19 @@ async function openCache(): Promise<Cache | null> {
   }
 }
 
+/** `read`, reporting the bytes delivered so far to `onProgress` (for files not worth caching). */
+export function countingReader(read: RangeReader, onProgress: ByteProgress): RangeReader {
+  let loaded = 0;
+  const counted: RangeReader = async (start, end) => {
+    const bytes = await read(start, end);
+    loaded += bytes.length;
+    onProgress(loaded);
+    return bytes;
+  };
+  counted.totalBytes = () => read.totalBytes?.();
+  return counted;
+}
+
 /**
  * Wraps `read` (HTTP Range reads of `url`) so that every byte is fetched at most once across
  * retries and reloads, and reports the bytes delivered so far to `onProgress`.

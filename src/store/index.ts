@@ -9,7 +9,13 @@ import { createSessionSlice } from './session';
 import { createSettingsSlice } from './settings';
 import type { PlaygroundState, WorkerApi } from './state';
 
-export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
+export type {
+  AnswerShare,
+  AnswerSummary,
+  DatasetReport,
+  LoadPhase,
+  ViewVotes,
+} from '../protocol';
 
 export { trlExportSource } from './run';
 export type {
@@ -22,7 +28,7 @@ export type {
   RunState,
   WorkerApi,
 } from './state';
-export { canCompute, isRunning } from './state';
+export { canCompute, cpuStepCost, isRunning } from './state';
 
 export function createPlaygroundStore(worker: WorkerApi) {
   return createStore<PlaygroundState>()((...args) => ({

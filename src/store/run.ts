@@ -56,7 +56,10 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
   /** One step of run `id`; false when it did not happen or the run is no longer shown. */
   const stepOf = async (id: number): Promise<boolean> => {
     const { question, config } = get();
+    const started = performance.now();
     const report = await worker.step(question, config);
+    const stepMs = performance.now() - started;
+    set((s) => ({ model: { ...s.model, stepMs } }));
     if (!isCurrent(id)) return false;
     // Single-image steps after a dataset run: the run is now the page's image (for the export,
     // and for the views appendStep keeps).

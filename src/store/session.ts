@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import { fetchDemoSplits } from '../dataset/splits';
 import { demoSampleUrl, fetchDemoSamples } from '../demoSamples';
 import { messageOf } from '../errors';
+import { pickedFolderName } from '../files/pickedFolder';
 import { WEBGPU_UNAVAILABLE_HELP } from '../gpu/gpuAdapter';
 import type { ModelChoice } from '../models';
 import type { LoadProgress } from '../protocol';
@@ -9,15 +10,29 @@ import { idleRun } from './run';
 import type { SessionSlice, Slice } from './state';
 import { isRunning } from './state';
 
-/** Which model and vision file an estimate is for (the text format does not change what is read). */
+/** Which model and vision file an estimate is for (the text format does not change what is read);
+ * a picked folder by its name and files, so another folder is another estimate. */
 export function estimateKey(choice: ModelChoice): string {
-  const model = choice.kind === 'hub' ? choice.id : choice.kind;
+  const model =
+    choice.kind === 'hub'
+      ? `hub:${choice.id}`
+      : choice.kind === 'folder'
+        ? `folder:${pickedFolderName(choice.files, '')}:${choice.files.length}`
+        : choice.kind;
   return `${model}|${choice.vision ?? 'default'}`;
 }
 
 export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker) => ({
   gpu: { state: 'checking' },
-  model: { state: 'idle', label: '', info: null, progress: {}, message: null },
+  model: {
+    state: 'idle',
+    label: '',
+    info: null,
+    progress: {},
+    phases: {},
+    message: null,
+    stepMs: null,
+  },
   estimate: null,
   image: null,
   samples: [],
@@ -48,9 +63,24 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
   loadModel: async (choice) => {
     if (isRunning(get())) await get().pauseRun();
     const label = choice.kind === 'hub' ? choice.id : choice.kind === 'demo' ? 'demo' : 'folder';
-    set({ model: { state: 'loading', label, info: null, progress: {}, message: null } });
+    set({
+      model: {
+        state: 'loading',
+        label,
+        info: null,
+        progress: {},
+        phases: {},
+        message: null,
+        stepMs: null,
+      },
+    });
     const onProgress = Comlink.proxy((p: LoadProgress) => {
-      set((s) => ({ model: { ...s.model, progress: { ...s.model.progress, [p.file]: p } } }));
+      set(({ model }) => ({
+        model:
+          p.kind === 'bytes'
+            ? { ...model, progress: { ...model.progress, [p.file]: p } }
+            : { ...model, phases: { ...model.phases, [p.phase]: p.ms } },
+      }));
     });
     try {
       const info = await worker.loadModel(choice, onProgress);

@@ -12,6 +12,7 @@ import type {
   DatasetProtocol,
   DatasetReport,
   GpuReport,
+  LoadPhase,
   ModelInfo,
   PlaygroundApi,
   StepReport,
@@ -34,7 +35,11 @@ export type ModelState = {
   label: string;
   info: ModelInfo | null;
   progress: Record<string, { loaded: number; total: number }>;
+  /** The load's phases so far: null while one runs, then its milliseconds. */
+  phases: Partial<Record<LoadPhase, number | null>>;
   message: string | null;
+  /** The last step's time on this model, measured in the page around the worker's call. */
+  stepMs: number | null;
 };
 
 /** What loading a choice would take (ModelPicker shows it before the user loads). */
@@ -89,7 +94,7 @@ export type SessionSlice = {
   question: string;
   start: () => Promise<void>;
   loadModel: (choice: ModelChoice) => Promise<void>;
-  /** Reads what loading `choice` would download and hold (not for a picked folder: it loads at once). */
+  /** Reads what loading `choice` would download (or read from a picked folder) and hold. */
   estimateModel: (choice: ModelChoice) => Promise<void>;
   setImageFile: (file: Blob) => Promise<void>;
   /** A demo sample: its image and its question. */
@@ -147,6 +152,17 @@ export type Slice<T> = (...args: [...Parameters<StateCreator<PlaygroundState>>, 
 /** Whether Start, Step and the GPU work behind them may run now. */
 export function canCompute(s: PlaygroundState): boolean {
   return s.model.state === 'ready' && s.gpu.state !== 'lost';
+}
+
+/** What a step costs on the CPU at the loaded model's size, measured in this page (the status bar
+ * says it where there is no WebGPU); null on a GPU, or with no model loaded. */
+export function cpuStepCost(s: PlaygroundState): string | null {
+  if (s.gpu.state !== 'unavailable' || s.model.state !== 'ready') return null;
+  const ms = s.model.stepMs;
+  if (ms === null) return null;
+  const seconds = ms / 1000;
+  const shown = seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toString();
+  return `~${shown} s a step at this size on the CPU (the last step, measured here).`;
 }
 
 export function isRunning(s: PlaygroundState): boolean {

@@ -88,8 +88,9 @@ export function perceptionGroups(
   return [...raised, ...auxiliary];
 }
 
-export function stepReport(outcome: StepOutcome): StepReport {
+export function stepReport(outcome: StepOutcome, promptMs = 0): StepReport {
   return {
+    promptMs,
     metrics: outcome.metrics,
     distribution: answerDistribution(outcome.votes.flat()),
     views: outcome.views,

@@ -15,6 +15,9 @@ export type ResolvedModel = {
   label: string;
   /** Points transformers.js' env at these files (global state: only for the model being loaded). */
   pointTransformers: () => void;
+  /** Whether the text weights are kept in the browser's cache as they download: only from the
+   * Hub; the demo model is served with the app and a folder is on this machine already. */
+  cacheWeights: boolean;
 };
 
 const LOCAL_FOLDER_PREFIX = '/__picked-model__/';
@@ -36,12 +39,20 @@ function folderFetch(
     const file = files.get(name);
     if (!file) return new Response(`${name} is not in the picked folder`, { status: 404 });
     const range = new Headers(init?.headers).get('Range')?.match(/^bytes=(\d+)-(\d+)$/);
-    if (!range) return new Response(file, { status: 200 });
+    // Content-Length as a server sends it: without it transformers.js grows its buffer for the
+    // vision encoder's file chunk by chunk, copying all it has read each time (quadratic: most
+    // of a 124 s load at 256M, docs/decisions/0051-the-app-path-at-real-size.md).
+    if (!range) {
+      return new Response(file, { status: 200, headers: { 'Content-Length': String(file.size) } });
+    }
     const start = Number(range[1]);
     const end = Math.min(file.size, Number(range[2]) + 1);
     return new Response(file.slice(start, end), {
       status: 206,
-      headers: { 'Content-Range': `bytes ${start}-${end - 1}/${file.size}` },
+      headers: {
+        'Content-Range': `bytes ${start}-${end - 1}/${file.size}`,
+        'Content-Length': String(end - start),
+      },
     });
   }) as typeof fetch;
 }
@@ -55,6 +66,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
       baseUrl: `${origin}/models/${DEMO_MODEL_ID}`,
       fetchFn: network,
       label: 'Built-in demo model (shapes)',
+      cacheWeights: false,
       pointTransformers: () => {
         env.allowLocalModels = true;
         env.allowRemoteModels = false;
@@ -76,6 +88,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
       baseUrl: `${host}/${id}/resolve/main`,
       fetchFn: network,
       label: id,
+      cacheWeights: true,
       pointTransformers: () => {
         env.allowLocalModels = false;
         env.allowRemoteModels = true;
@@ -99,6 +112,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
     baseUrl: `${origin}${LOCAL_FOLDER_PREFIX}${folder}`,
     fetchFn,
     label: `Local folder: ${folder}`,
+    cacheWeights: false,
     pointTransformers: () => {
       env.allowLocalModels = true;
       env.allowRemoteModels = false;

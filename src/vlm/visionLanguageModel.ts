@@ -6,13 +6,13 @@ import type { Processor } from '@huggingface/transformers';
 import { AutoProcessor, PreTrainedModel, RawImage } from '@huggingface/transformers';
 import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
-import type { TextModel } from '../engine';
-import { embedPrompt, loadTextModel, planTextModel, weightDevice } from '../engine';
+import type { TextModel, WeightFormat } from '../engine';
+import { disposeModel, embedPrompt, loadTextModel, planTextModel, weightDevice } from '../engine';
 import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
-import { resumableReader } from '../net/resumableReader';
-import type { LoadProgress } from '../protocol';
+import { countingReader, resumableReader } from '../net/resumableReader';
+import type { LoadPhase, LoadProgress } from '../protocol';
 import { type ResolvedModel, resolveModel } from './modelSource';
 
 export type VisionLanguageModel = {
@@ -50,23 +50,63 @@ type LoadOptions = {
 
 type TransformersProgress = { status: string; file?: string; loaded?: number; total?: number };
 
+/** Runs `work` as load phase `phase`, reporting its start and its time. */
+function phase<T>(
+  onProgress: LoadOptions['onProgress'],
+  name: LoadPhase,
+  work: () => Promise<T>,
+): Promise<T> {
+  onProgress({ kind: 'phase', phase: name, ms: null });
+  const started = performance.now();
+  return work().then((out) => {
+    onProgress({ kind: 'phase', phase: name, ms: performance.now() - started });
+    return out;
+  });
+}
+
+/**
+ * The processor, the vision encoder and the text weights, loaded side by side: while one waits
+ * for bytes or for onnxruntime-web's Wasm to compile, another converts weights (the worker has one
+ * thread; onnxruntime-web compiles its Wasm and the browser reads files off it). Each phase is
+ * reported as it starts and ends.
+ */
 export async function loadVisionLanguageModel(
   choice: ModelChoice,
   opts: LoadOptions,
 ): Promise<VisionLanguageModel> {
+  const { onProgress } = opts;
   const source = resolveModel(choice, opts.origin);
   source.pointTransformers();
+  /** When the vision encoder's file started loading, and when its last byte had been read. */
+  const visionFile: { started: number; read: number | null } = { started: 0, read: null };
+  /** Bytes last reported per file: a report crosses to the page and redraws its progress list,
+   * and a 372 MB file arrives in thousands of chunks, so a file reports every 1 % (or MiB). */
+  const reported = new Map<string, number>();
   const progress_callback = (info: TransformersProgress) => {
     if (info.status === 'progress' && info.file) {
-      opts.onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+      const { file, loaded = 0, total = 0 } = info;
+      const step = Math.max(total / 100, 2 ** 20);
+      if (loaded === total || loaded - (reported.get(file) ?? -step) >= step) {
+        reported.set(file, loaded);
+        onProgress({ kind: 'bytes', file, loaded, total });
+      }
+    }
+    if (info.status === 'done' && info.file?.startsWith('onnx/vision_encoder')) {
+      visionFile.read = performance.now();
+      onProgress({ kind: 'phase', phase: 'vision-file', ms: visionFile.read - visionFile.started });
+      onProgress({ kind: 'phase', phase: 'vision-session', ms: null });
     }
   };
   const hubConfig = await readHubConfig(source);
-  const processor = await AutoProcessor.from_pretrained(source.id, { progress_callback });
+  const processor = phase(onProgress, 'processor', () =>
+    AutoProcessor.from_pretrained(source.id, { progress_callback }),
+  );
   // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
   // embedding graphs are never downloaded. The demo model ships fp32 only.
   const notes: string[] = [];
-  const { vision, dtype: visionDtype } = await loadVisionEncoder(
+  onProgress({ kind: 'phase', phase: 'vision-file', ms: null });
+  visionFile.started = performance.now();
+  const vision = loadVisionEncoder(
     source.id,
     visionDtypes(choice, opts.shaderF16, notes),
     async (file) => (await fileSize(`${source.baseUrl}/${file}`, source.fetchFn)) !== null,
@@ -78,18 +118,47 @@ export async function loadVisionLanguageModel(
         progress_callback,
       }),
     notes,
-  );
-  const weightsUrl = `${source.baseUrl}/model.safetensors`;
-  const read = await resumableReader(
-    weightsUrl,
-    httpRangeReader(weightsUrl, source.fetchFn),
-    (loaded) => opts.onProgress({ file: 'model.safetensors (text model)', loaded, total: 0 }),
-  );
-  const text = await loadTextModel(hubConfig, read, {
-    device: opts.device,
-    format: choice.weights ?? 'f32',
+  ).then((loaded) => {
+    const ms = performance.now() - (visionFile.read ?? visionFile.started);
+    onProgress({ kind: 'phase', phase: 'vision-session', ms });
+    return loaded;
   });
-  return { id: source.id, label: source.label, processor, vision, visionDtype, text, notes };
+  const text = loadText(source, hubConfig, choice.weights ?? 'f32', opts);
+  const [p, v, t] = await Promise.allSettled([processor, vision, text]);
+  if (p.status === 'fulfilled' && v.status === 'fulfilled' && t.status === 'fulfilled') {
+    const { vision: encoder, dtype: visionDtype } = v.value;
+    const { id, label } = source;
+    return { id, label, processor: p.value, vision: encoder, visionDtype, text: t.value, notes };
+  }
+  // One part failed: release what the others loaded, and say what failed.
+  if (t.status === 'fulfilled') disposeModel(t.value);
+  if (v.status === 'fulfilled') await v.value.vision.dispose();
+  throw [p, v, t].find((r) => r.status === 'rejected')?.reason;
+}
+
+/** The text model from model.safetensors (cached as it downloads only from the Hub), with the
+ * time spent waiting for its bytes and converting them reported as two phases. */
+async function loadText(
+  source: ResolvedModel,
+  hubConfig: Record<string, unknown>,
+  format: WeightFormat,
+  opts: LoadOptions,
+): Promise<TextModel> {
+  const { onProgress } = opts;
+  const url = `${source.baseUrl}/model.safetensors`;
+  const file = 'model.safetensors (text model)';
+  const progress = (loaded: number) => onProgress({ kind: 'bytes', file, loaded, total: 0 });
+  const reader = httpRangeReader(url, source.fetchFn);
+  const read = source.cacheWeights
+    ? await resumableReader(url, reader, progress)
+    : countingReader(reader, progress);
+  onProgress({ kind: 'phase', phase: 'text-file', ms: null });
+  onProgress({ kind: 'phase', phase: 'text-convert', ms: null });
+  const timings = { readWaitMs: 0, convertMs: 0 };
+  const text = await loadTextModel(hubConfig, read, { device: opts.device, format, timings });
+  onProgress({ kind: 'phase', phase: 'text-file', ms: timings.readWaitMs });
+  onProgress({ kind: 'phase', phase: 'text-convert', ms: timings.convertMs });
+  return text;
 }
 
 /** The vision encoder's dtypes to try, in order: the one asked for (or the default), then the
@@ -194,6 +263,7 @@ export async function estimateVisionLanguageModel(
   );
   return {
     label: source.label,
+    kind: choice.kind,
     textFileBytes: text.fileBytes,
     textDeviceBytes: text.deviceBytes,
     largestTensorBytes: text.largestTensorBytes,

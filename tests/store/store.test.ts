@@ -4,7 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { PlaygroundError } from '../../src/errors';
 import type { Comparison, DatasetProgress, DatasetReport, StepReport } from '../../src/protocol';
 import type { StepMetrics } from '../../src/rl/metrics';
-import { canCompute, createPlaygroundStore, type WorkerApi } from '../../src/store';
+import { canCompute, cpuStepCost, createPlaygroundStore, type WorkerApi } from '../../src/store';
+import { estimateKey } from '../../src/store/session';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   const counts = new Map<string, number>();
@@ -15,6 +16,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
     views: null,
     skipped: null,
     guard: null,
+    promptMs: 0,
   };
 }
 
@@ -58,7 +60,15 @@ function fakeWorker() {
 function readyStore(worker: unknown) {
   const store = createPlaygroundStore(worker as WorkerApi);
   store.setState({
-    model: { state: 'ready', label: 'demo', info: null, progress: {}, message: null },
+    model: {
+      state: 'ready',
+      label: 'demo',
+      info: null,
+      progress: {},
+      phases: {},
+      message: null,
+      stepMs: null,
+    },
     image: { url: 'blob:image', caption: '64 × 64' },
   });
   return store;
@@ -121,6 +131,7 @@ describe('the run loop', () => {
       views: null,
       skipped: null,
       guard: null,
+      promptMs: 0,
     }));
     const store = readyStore(fake.worker);
     store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });
@@ -295,6 +306,7 @@ describe('a lost GPU', () => {
 describe('the model estimate', () => {
   const estimate = (label: string) => ({
     label,
+    kind: 'hub',
     textFileBytes: 1,
     textDeviceBytes: { f32: 4, q8: 1, q4: 1 },
     largestTensorBytes: { f32: 4, q8: 1, q4: 1 },
@@ -318,7 +330,7 @@ describe('the model estimate', () => {
     const store = createPlaygroundStore(worker as unknown as WorkerApi);
     const first = store.getState().estimateModel({ kind: 'demo' });
     const second = store.getState().estimateModel({ kind: 'hub', id: 'a/b' });
-    expect(store.getState().estimate).toMatchObject({ key: 'a/b|default', state: 'loading' });
+    expect(store.getState().estimate).toMatchObject({ key: 'hub:a/b|default', state: 'loading' });
     answers['a/b']?.(estimate('hub'));
     answers.demo?.(estimate('demo')); // late: for a choice no longer shown
     await Promise.all([first, second]);
@@ -331,11 +343,47 @@ describe('the model estimate', () => {
     failures['c/d']?.(new PlaygroundError('load-failed', 'Failed to fetch'));
     await third;
     expect(store.getState().estimate).toEqual({
-      key: 'c/d|q4',
+      key: 'hub:c/d|q4',
       state: 'failed',
       estimate: null,
       message: 'Failed to fetch',
     });
     expect(store.getState().error).toBeNull();
+  });
+
+  it('follows a picked folder: another folder is another estimate, not the last one kept', () => {
+    const file = (path: string) =>
+      Object.assign(new Blob([]), { webkitRelativePath: path }) as File;
+    const a = [file('smolvlm-a/config.json'), file('smolvlm-a/model.safetensors')];
+    const b = [file('smolvlm-b/config.json'), file('smolvlm-b/model.safetensors')];
+    expect(estimateKey({ kind: 'folder', files: a })).toBe('folder:smolvlm-a:2|default');
+    expect(estimateKey({ kind: 'folder', files: b })).not.toBe(
+      estimateKey({ kind: 'folder', files: a }),
+    );
+    expect(estimateKey({ kind: 'demo' })).toBe('demo|default');
+  });
+});
+
+describe('what a step costs on the CPU', () => {
+  it('is the last step as the page timed it, said only without WebGPU and once a step ran', async () => {
+    const fake = fakeWorker();
+    const store = readyStore(fake.worker);
+    store.setState({ gpu: { state: 'unavailable', message: 'no WebGPU' } });
+    expect(cpuStepCost(store.getState())).toBeNull();
+    const now = vi.spyOn(performance, 'now').mockReturnValue(1_000);
+    const step = store.getState().stepOnce();
+    await tick();
+    now.mockReturnValue(26_400);
+    await fake.finishStep();
+    await step;
+    now.mockRestore();
+    expect(cpuStepCost(store.getState())).toBe(
+      '~25 s a step at this size on the CPU (the last step, measured here).',
+    );
+    store.setState((s) => ({ model: { ...s.model, stepMs: 870 } }));
+    expect(cpuStepCost(store.getState())).toMatch(/^~0\.9 s a step/);
+    // On a GPU the status bar shows the adapter instead.
+    store.setState({ gpu: { state: 'checking' } });
+    expect(cpuStepCost(store.getState())).toBeNull();
   });
 });

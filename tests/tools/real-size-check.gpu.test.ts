@@ -117,32 +117,28 @@ describe('a tiny SmolVLM-shaped checkpoint (tools/real-size)', () => {
   });
 });
 
+/** `bench:scale --browser` (with `args`) on a tiny checkpoint built into `dir`, at the rows CI
+ * can afford (2 votes × 3 tokens, 2 trained): its JSON. */
+function benchScaleTiny(dir: string, args: string[]) {
+  const tiny = path.join(dir, 'tiny');
+  build(tiny, 3);
+  const stdout = execFileSync(
+    process.execPath,
+    [
+      ...['tools/bin/run-ts.mjs', 'tools/bin/bench-scale.ts', '--json', '--browser', ...args],
+      ...['--shapes', 'tiny', '--dir-tiny', tiny, '--rows', '2', '--new-tokens', '3'],
+      ...['--train-rows', '2'],
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string);
+}
+
 describe('bench:scale --browser on the tiny shape', () => {
   it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm, and prints the JSON', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
     try {
-      build(path.join(dir, 'tiny'), 3);
-      const stdout = execFileSync(
-        process.execPath,
-        [
-          'tools/bin/run-ts.mjs',
-          'tools/bin/bench-scale.ts',
-          '--json',
-          '--browser',
-          '--shapes',
-          'tiny',
-          '--dir-tiny',
-          path.join(dir, 'tiny'),
-          '--rows',
-          '2',
-          '--new-tokens',
-          '3',
-          '--train-rows',
-          '2',
-        ],
-        { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
-      );
-      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      const out = benchScaleTiny(dir, []);
       expect(out.backend).toBe('browser');
       expect(out.browser).toMatch(/\d+\.\d+/);
       expect(out.shapes.map((s: { backend: string }) => s.backend)).toEqual(['webgpu', 'wasm']);
@@ -169,6 +165,44 @@ describe('bench:scale --browser on the tiny shape', () => {
       expect(gpu.gpu_adapter.architecture).toEqual(expect.any(String));
       expect(wasm.peak_gpu_bytes).toBeNull();
       expect(wasm.gpu_adapter).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
+
+describe("bench:scale --browser on the playground's own path (tiny shape)", () => {
+  it('loads and steps through the app worker from a picked folder and over HTTP, with the load split into phases', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-app-'));
+    try {
+      const out = benchScaleTiny(dir, ['--app-only', '--backends', 'wasm']);
+      expect(out.shapes).toEqual([]); // --app-only
+      expect(out.app_path.map((r: { source: string }) => r.source)).toEqual(['folder', 'http']);
+      for (const r of out.app_path) {
+        expect(r).toMatchObject({ path: 'app', backend: 'wasm', weights: 'f32' });
+        expect([r.num_votes, r.max_completion_length, r.num_generations]).toEqual([2, 3, 2]);
+        const phases = Object.values(r.load_phases) as number[];
+        expect(Object.keys(r.load_phases)).toEqual([
+          'read_files_ms',
+          'convert_weights_ms',
+          'vision_session_ms',
+          'processor_ms',
+          'first_prompt_ms',
+        ]);
+        for (const ms of phases) expect(ms).toBeGreaterThan(0);
+        // Phases of the load lie within it (reading sums two reads that run side by side, and
+        // the first prompt comes after the load).
+        for (const key of ['convert_weights_ms', 'vision_session_ms', 'processor_ms'])
+          expect(r.load_phases[key]).toBeLessThanOrEqual(r.load_ms);
+        for (const key of ['load_ms', 'vote_ms', 'grpo_step_ms', 'step_ms', 'compare_ms'])
+          expect(r[key]).toBeGreaterThan(0);
+        // A step as the page runs it holds its vote and its update; the first one also prepares
+        // the prompt (the vision encoder), which a later step on the same image does not.
+        expect(r.step_ms).toBeGreaterThanOrEqual(r.vote_ms + r.grpo_step_ms);
+        expect(r.step_first_ms).toBeGreaterThan(r.load_phases.first_prompt_ms);
+        expect(r.completions_mean_length).toBeGreaterThan(0);
+        expect(r.load_average).toHaveLength(2);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

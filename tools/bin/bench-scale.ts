@@ -40,6 +40,27 @@
 // reference GPU (definitions: tools/lib/scale/gpu-costs.ts); --gpu-costs-only skips the timings.
 // Rows, tokens and trained completions are the ones measured, printed in every shape's entry:
 // nothing is extrapolated.
+//
+// `--browser` then measures the playground's own path (tools/lib/scale/app-path.ts): each shape on
+// each backend from each of `--app-sources folder,http` (default both; `none` skips them;
+// `--app-only` skips the engine rows), through the app's worker and core, as `app_path` entries:
+//   source               folder: picked in the page's folder input (the files, not their bytes,
+//                        reach the browser, as with "Local folder…"); http: served at the URL the
+//                        app reads the demo model from (Range requests, as from the Hub, whose
+//                        Cache API copy it does not make)
+//   load_ms              loadModel as the page waits for it
+//   load_phases          read_files_ms (the vision encoder's file + the waits for text-weight
+//                        bytes), convert_weights_ms (text weights to the device format),
+//                        vision_session_ms (onnxruntime-web's session, its Wasm start included),
+//                        processor_ms (processor and tokenizer): the loader's own reports; they
+//                        run side by side, so they may sum to more than load_ms. first_prompt_ms:
+//                        the first step's prompt (processor on the image, the vision encoder's
+//                        pass, the embeddings), paid once per image and question, after the load
+//   step_first_ms / step_ms  the page's step() call, first (prompt + compilation) and second
+//   vote_ms / grpo_step_ms   the second step's vote and update as the worker reports them
+//                        (num_votes = rows, max_completion_length = new_tokens, num_generations =
+//                        train_rows, the app's other defaults; EOS ends rows as in the app)
+//   compare_ms           compare() after the steps: greedy and num_votes samples, adapter off and on
 import 'core-js/actual/iterator/index.js';
 // Before @jax-js/jax: it watches the Wasm memory jax-js creates when its module loads.
 import '../lib/wasm-memory';
@@ -53,6 +74,8 @@ import { trackGpuMemory } from '../../src/engine';
 import { benchStepSettings } from '../lib/bench-step';
 import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
+import type { AppSource } from '../lib/scale/app-page';
+import { APP_SOURCES } from '../lib/scale/app-path';
 import { runInBrowser } from '../lib/scale/browser';
 import { gpuCostShapes, gpuCostsInChildren, gpuCostsOf } from '../lib/scale/gpu-costs-node';
 import {
@@ -66,6 +89,8 @@ import {
 import { wasmMemoryPeak } from '../lib/wasm-memory';
 
 export type ScaleArgs = ScaleOptions & {
+  appSources: AppSource[];
+  appOnly: boolean;
   json: boolean;
   shapes: string[];
   dirs: Record<string, string>;
@@ -111,7 +136,20 @@ function parseArgs(argv: string[]): ScaleArgs {
       : null,
     gpuCostsOnly: argv.includes('--gpu-costs-only'),
     gpuCostsOf: value('--gpu-costs-of') ?? null,
+    appSources: appSources(value('--app-sources')),
+    appOnly: argv.includes('--app-only'),
   };
+}
+
+/** --app-sources folder,http (the default) or none. */
+function appSources(value: string | undefined): AppSource[] {
+  if (value === 'none') return [];
+  const sources = (value ?? APP_SOURCES.join(',')).split(',') as AppSource[];
+  const unknown = sources.filter((s) => !APP_SOURCES.includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`--app-sources: ${unknown.join(', ')}? Use folder, http or none.`);
+  }
+  return sources;
 }
 
 /** The build's facts about a checkpoint folder, or a sentence saying how to make one. */

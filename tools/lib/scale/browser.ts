@@ -12,6 +12,8 @@ import { createServer } from 'vite';
 import { CHROMIUM_ARGS, findBrowser, INSTALL_COMMAND } from '../browser.mjs';
 import { REPO_ROOT } from '../repo-root';
 import { serveFolders } from '../serve-files';
+import type { AppSource } from './app-page';
+import { measureAppPath } from './app-path';
 import { type ScaleOptions, shapeEntry } from './measure';
 import type { PageJob, PageResult } from './page';
 
@@ -20,6 +22,10 @@ export type BrowserRun = ScaleOptions & {
   dirs: Record<string, string>;
   browser: Device[] | null;
   transformersjs: boolean;
+  /** The app's own path (tools/lib/scale/app-path.ts): from which sources, after the engine's rows. */
+  appSources: AppSource[];
+  /** Only the app's path: no engine rows. */
+  appOnly: boolean;
 };
 
 export async function runInBrowser(
@@ -33,7 +39,7 @@ export async function runInBrowser(
       `bench:scale --browser needs Chromium or Chrome: install one (${INSTALL_COMMAND}) or set CHROME_PATH.`,
     );
   }
-  const mounts = Object.fromEntries(
+  const mounts: Record<string, string> = Object.fromEntries(
     args.shapes.map((s) => [`/checkpoints/${s}`, args.dirs[s] as string]),
   );
   const server = await createServer({
@@ -42,7 +48,7 @@ export async function runInBrowser(
     logLevel: 'warn',
     server: { host: '127.0.0.1', port: 0, hmr: false },
     // Found up front, so the first page is not reloaded when Vite discovers a dependency.
-    optimizeDeps: { entries: ['tools/lib/scale/page.html'] },
+    optimizeDeps: { entries: ['tools/lib/scale/page.html', 'tools/lib/scale/app-page.html'] },
     plugins: [
       {
         name: 'checkpoints',
@@ -56,7 +62,7 @@ export async function runInBrowser(
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   try {
     const shapes = [];
-    for (const shape of args.shapes) {
+    for (const shape of args.appOnly ? [] : args.shapes) {
       for (const backend of args.browser ?? ['webgpu', 'wasm']) {
         log(`${shape} in ${browser.version()} on ${backend}`);
         const job: PageJob = {
@@ -99,7 +105,23 @@ export async function runInBrowser(
         }
       }
     }
-    return { shapes, backend: 'browser', browser: `${executablePath} ${browser.version()}` };
+    const app = [];
+    for (const shape of args.shapes) {
+      for (const backend of args.browser ?? ['webgpu', 'wasm']) {
+        for (const source of args.appSources) {
+          const dir = args.dirs[shape] as string;
+          const build = builds[shape] as { repo: string; params_text: number };
+          const run = { browser, origin, mounts, shape, dir, build, backend, source };
+          app.push(await measureAppPath({ ...run, options: args }, log));
+        }
+      }
+    }
+    return {
+      shapes,
+      app_path: app,
+      backend: 'browser',
+      browser: `${executablePath} ${browser.version()}`,
+    };
   } finally {
     await browser.close();
     await server.close();

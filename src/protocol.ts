@@ -36,6 +36,9 @@ export type ErrorCode =
   | 'load-failed'
   /** The work was stopped on request (Pause, Reset, Cancel) before it finished. */
   | 'stopped'
+  /** The browser refused to store a run (quota, private mode, blocked storage): page side only;
+   * the run goes on in memory. */
+  | 'storage'
   /** Anything else: a bug, reported with its own message. */
   | 'internal';
 
@@ -61,8 +64,12 @@ export type PlaygroundCalls = {
     onProgress: (progress: DatasetProgress) => void,
   ): Promise<DatasetReport>;
   resetAdapter(): Promise<void>;
-  /** A PEFT adapter zip, checked against the loaded model; returns its LoRA settings. */
-  importAdapter(bytes: Uint8Array): Promise<LoraSettings>;
+  /**
+   * A PEFT adapter zip, checked against the loaded model; returns its LoRA settings. `steps`: the
+   * TTRV steps it has already taken (a reopened run, default 0), so the learning-rate schedule and
+   * the sampling seeds go on from there.
+   */
+  importAdapter(bytes: Uint8Array, steps?: number): Promise<LoraSettings>;
   /** The PEFT zip of the last good adapter, from its CPU copy: works after the GPU is gone. */
   exportAdapter(): Promise<Uint8Array>;
   /** What loading `choice` would download and hold on the device, read without loading it. */

@@ -432,7 +432,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       dropAdapter();
     },
 
-    async importAdapter(bytes: Uint8Array): Promise<LoraSettings> {
+    async importAdapter(bytes: Uint8Array, taken = 0): Promise<LoraSettings> {
       const model = requireModel();
       let read: ReturnType<typeof readAdapterZip>;
       try {
@@ -454,6 +454,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       dropAdapter();
       train = initTrainState({ config: read.lora, params });
       savedAdapter = { lora: read.lora, tensors };
+      steps = taken;
       return read.lora;
     },
   };

@@ -6,7 +6,7 @@ import { collapseWarning, stopReason } from '../rl/stopRule';
 import type { BundleFiles } from '../trl/bundle';
 import { datasetTrlBundle, imageTrlBundle, zipBundle } from '../trl/fromRun';
 import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
-import { canCompute, isRunning } from './state';
+import { canCompute, isRunning, otherRunModel } from './state';
 
 export function idleRun(id: number, dataset: RunState['dataset'] = null): RunState {
   return {
@@ -34,6 +34,10 @@ function blocker(s: PlaygroundState): string | null {
   if (!canCompute(s)) return 'Wait for the model to finish loading.';
   if (!s.image) return 'Choose, drop or paste an image first.';
   if (s.configIssues.length > 0) return `Fix the settings first: ${s.configIssues[0]?.message}`;
+  const other = otherRunModel(s);
+  if (other) {
+    return `This run was made on ${other.label}: load that model (Runs panel) to continue it, or press Reset to start a new run on ${s.model.label}.`;
+  }
   return null;
 }
 
@@ -62,6 +66,8 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
     // and for the views appendStep keeps).
     if (get().run.dataset) set((s) => ({ run: { ...s.run, dataset: null } }));
     get().appendStep(report);
+    // Written beside the next step; saveStep asks the worker for this step's adapter at once.
+    void get().saveStep(report);
     return true;
   };
 
@@ -114,6 +120,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       settle(id);
       // The adapted answers change only when a step did.
       if (lastStep && isCurrent(id)) await get().refreshComparison();
+      await get().saveRun();
     },
 
     pauseRun: async () => {
@@ -136,6 +143,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       }
       settle(id);
       if (stepped && isCurrent(id)) await get().refreshComparison();
+      await get().saveRun();
     },
 
     resetAdapter: async () => {

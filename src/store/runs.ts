@@ -66,7 +66,7 @@ export const createRunsSlice =
 
     /** The run on screen's record, as it stands now (its committed steps aside). */
     const currentRecord = (record: RunRecord): RunRecord => {
-      const { run, comparison, model } = get();
+      const { run, comparison } = get();
       const status =
         run.status === 'finished' || run.status === 'converged' ? run.status : 'paused';
       return {
@@ -74,22 +74,20 @@ export const createRunsSlice =
         updatedAt: Date.now(),
         status,
         comparison: { base: comparison.base, adapted: comparison.adapted },
-        model: model.info
-          ? { id: model.info.id, label: model.info.label, weights: model.info.weights }
-          : record.model,
       };
     };
 
     /** A new stored run for the run on screen: its image, thumbnail and first settings. */
     const newShown = async (imageUrl: string, runId: number) => {
       const s = get();
+      const { info } = s.model;
       const blob = await (await fetch(imageUrl)).blob();
       const record: RunRecord = {
         id: crypto.randomUUID(),
         name: defaultName(s.question, s.config.reward),
         createdAt: Date.now(),
         updatedAt: Date.now(),
-        model: { id: '', label: '', weights: 'f32' },
+        model: { id: info?.id ?? '', label: info?.label ?? '', weights: info?.weights ?? 'f32' },
         settings: s.config,
         question: s.question,
         thumbnail: await thumbnailOf(blob).catch(() => null),
@@ -140,7 +138,9 @@ export const createRunsSlice =
       if (!db || !at.imageUrl) return;
       const current = get().runs.shown;
       const shown =
-        current?.runId === at.runId ? current : await newShown(at.imageUrl, at.runId).catch(() => null);
+        current?.runId === at.runId
+          ? current
+          : await newShown(at.imageUrl, at.runId).catch(() => null);
       if (!shown) return;
       const pending = [...shown.pending, report];
       const record: RunRecord = {
@@ -211,19 +211,25 @@ export const createRunsSlice =
         return saving;
       },
 
-      saveRun: async () => {
-        const db = await database();
-        const { shown } = get().runs;
-        if (!db || !shown || shown.runId !== get().run.id) return;
-        const record = currentRecord(shown.record);
-        try {
-          await db.update(record);
-          set((s) => ({
-            runs: { ...s.runs, list: listed(s, record), shown: { ...shown, record } },
-          }));
-        } catch (error) {
-          storageFailed(error);
-        }
+      saveRun: () => {
+        // After the step writes before it, from the record they committed: a record written
+        // beside a step's write could count other steps than the adapter stored with them.
+        saving = saving.then(async () => {
+          const db = await database();
+          const { shown } = get().runs;
+          // A run none of whose steps is stored yet (its writes failed) has no record to update.
+          if (!db || !shown || shown.runId !== get().run.id || shown.record.steps === 0) return;
+          const record = currentRecord(shown.record);
+          try {
+            await db.update(record);
+            set((s) => ({
+              runs: { ...s.runs, list: listed(s, record), shown: { ...shown, record } },
+            }));
+          } catch (error) {
+            storageFailed(error);
+          }
+        });
+        return saving;
       },
 
       reopenRun: async (id) => {

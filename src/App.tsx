@@ -12,6 +12,7 @@ import { RunControls } from './components/RunControls';
 import { RunsPanel } from './components/runs/RunsPanel';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
+import { StepCompletions } from './components/StepCompletions';
 import { MAX_QUESTION_LENGTH } from './limits';
 import {
   canCompute,
@@ -96,6 +97,7 @@ export function App({ store }: { store: PlaygroundStore }) {
             distributions={s.run.distributions}
             reward={s.config.reward}
           />
+          <StepCompletions completions={s.run.completions} />
           <RunsPanel
             runs={s.runs}
             shownId={s.runs.shown?.runId === s.run.id ? s.runs.shown.record.id : null}

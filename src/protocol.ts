@@ -146,6 +146,29 @@ export type ViewVotes = {
   votes: number;
 };
 
+/** One sampled completion of a step, as the completions table shows it. */
+export type StepCompletion = {
+  /** The prompt it was sampled for: 0 is the image itself, then its views (view_consistency). */
+  prompt: number;
+  /** What that prompt showed: "original", or the view's changes. */
+  view: string;
+  text: string;
+  /** The answer extracted from it ('' when none). */
+  answer: string;
+  /** Its reward and the advantage its tokens were trained with (under perception: raised by
+   * perception_coef); null for the votes beyond num_generations, which are voted, not trained. */
+  reward: number | null;
+  advantage: number | null;
+  /** Whether the update used it: among the first num_generations, its prompt not skipped by the
+   * guard, and the update not skipped. */
+  trained: boolean;
+  /** Its tokens as text, and each token's log-prob (at the sampling temperature) under the adapter
+   * before the step (as sampled) and after it (teacher-forced). */
+  tokens: string[];
+  before: number[];
+  after: number[];
+};
+
 /** What the page is shown of one step. */
 export type StepReport = {
   metrics: StepMetrics;
@@ -157,6 +180,9 @@ export type StepReport = {
   skipped: string | null;
   /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
   guard: string | null;
+  /** Every sampled completion of the step, for the completions table; null for dataset mode's
+   * steps, which do not look inside (it costs a forward pass over the votes). */
+  completions: StepCompletion[] | null;
 };
 
 // ---------------------------------------------------------------------------------------------

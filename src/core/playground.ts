@@ -380,7 +380,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
           const views = await viewsFor(question, config);
           const state = trainStateFor(config);
           try {
-            const outcome = await ttrvStep(model, state, [views], config, steps, signal);
+            const outcome = await ttrvStep(model, state, [views], config, steps, signal, true);
             const tensors = outcome.skipped
               ? null
               : await checkedAdapterTensors(model.text, outcome.state, config);

@@ -11,7 +11,13 @@ import { createSessionSlice } from './session';
 import { createSettingsSlice } from './settings';
 import type { PlaygroundState, WorkerApi } from './state';
 
-export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
+export type {
+  AnswerShare,
+  AnswerSummary,
+  DatasetReport,
+  StepCompletion,
+  ViewVotes,
+} from '../protocol';
 export type { RunRecord } from '../runs/runsDb';
 export { trlExportSource } from './run';
 export type {

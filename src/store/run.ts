@@ -14,6 +14,7 @@ export function idleRun(id: number, dataset: RunState['dataset'] = null): RunSta
     status: 'idle',
     history: [],
     distributions: [],
+    completions: [],
     note: null,
     warning: null,
     guard: null,
@@ -85,6 +86,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
             ...s.run,
             history,
             distributions: [...s.run.distributions, report.distribution],
+            completions: [...s.run.completions, report.completions],
             note: report.skipped
               ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
               : s.run.note,

@@ -255,6 +255,7 @@ export const createRunsSlice =
             status: record.status,
             history: steps.map((r) => r.metrics),
             distributions: steps.map((r) => r.distribution),
+            completions: steps.map((r) => r.completions ?? null),
             views: last?.views?.[0] ?? null,
             note: `Reopened "${record.name}" at step ${record.steps}: Start continues it.`,
           },

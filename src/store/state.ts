@@ -14,6 +14,7 @@ import type {
   GpuReport,
   ModelInfo,
   PlaygroundApi,
+  StepCompletion,
   StepReport,
   ViewVotes,
 } from '../protocol';
@@ -55,6 +56,8 @@ export type RunState = {
   history: StepMetrics[];
   /** The votes' answer distribution at each step. */
   distributions: AnswerShare[][];
+  /** Each step's sampled completions (the completions table); null for dataset mode's steps. */
+  completions: (StepCompletion[] | null)[];
   note: string | null;
   /** Signs of collapse rather than sharpening (src/rl/stopRule.ts), or null. */
   warning: string | null;

@@ -17,6 +17,7 @@ function report(step: number): StepReport {
     views: null,
     skipped: null,
     guard: null,
+    completions: null,
   };
 }
 

@@ -15,6 +15,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
     views: null,
     skipped: null,
     guard: null,
+    completions: null,
   };
 }
 
@@ -121,6 +122,7 @@ describe('the run loop', () => {
       views: null,
       skipped: null,
       guard: null,
+      completions: null,
     }));
     const store = readyStore(fake.worker);
     store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });

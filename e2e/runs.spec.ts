@@ -1,6 +1,7 @@
 // Runs that are never lost (issue 23): a reload in the middle of a step and a closed and reopened
 // page bring the run back with the adapter of its last committed step, byte for byte; a full disk
-// leaves the run going in memory with a message; two rewards on one image overlay. On the CPU
+// leaves the run going in memory with a message; two rewards on one image overlay; a step's
+// completions can be read. On the CPU
 // (Wasm, withoutWebGpu) with few votes and steps: this is the storage and the page, not the GPU.
 import { expect, type Page, test } from '@playwright/test';
 import { downloadAdapter, openPlayground, stepCount, withoutWebGpu } from './helpers';
@@ -44,6 +45,15 @@ test('a reload mid-step and a closed, reopened page bring the run back with its 
   await stored(page, 1);
   const afterStep1 = await adapterTensors(page);
 
+  // Inside the step: its 8 votes, the first 4 trained, and a completion's tokens coloured.
+  const table = page.getByTestId('step-completions');
+  await expect(table.getByTestId('completion-row')).toHaveCount(8);
+  await expect(table.locator('td', { hasText: /^yes$/ })).toHaveCount(4);
+  await table.getByTestId('completion-row').first().click();
+  const tokens = table.getByTestId('completion-tokens').locator('span');
+  expect(await tokens.count()).toBeGreaterThan(0);
+  expect(Number(await tokens.first().getAttribute('data-delta'))).not.toBeNaN();
+
   // Step 2 is in flight (it takes seconds on Wasm) when the page reloads.
   await page.getByTestId('step-button').click();
   await page.reload();
@@ -56,6 +66,7 @@ test('a reload mid-step and a closed, reopened page bring the run back with its 
   await expect(page.getByTestId('start-button')).toHaveText('Continue');
   await expect(page.getByTestId('image-preview')).toBeVisible();
   await expect(page.getByTestId('setting-num_votes')).toHaveValue('8');
+  await expect(page.getByTestId('completion-row')).toHaveCount(8);
   expect(await adapterTensors(page)).toEqual(afterStep1);
 
   // Continue goes on from step 2 of the same stored run.

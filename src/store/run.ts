@@ -1,8 +1,9 @@
 import * as Comlink from 'comlink';
 import { downloadBlob } from '../files/download';
 import { DEMO_MODEL_ID } from '../models';
-import { metricsToCsv, metricsToJson } from '../rl/metrics';
+import { metricsToCsv, metricsToJson, type StepMetrics } from '../rl/metrics';
 import { collapseWarning, stopReason } from '../rl/stopRule';
+import type { PlaygroundSettings } from '../settings';
 import type { BundleFiles } from '../trl/bundle';
 import { datasetTrlBundle, imageTrlBundle, zipBundle } from '../trl/fromRun';
 import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
@@ -21,6 +22,21 @@ export function idleRun(id: number, dataset: RunState['dataset'] = null): RunSta
     views: null,
     dataset,
   };
+}
+
+/** Downloads a run's metrics as `name`.json (with its settings) or `name`.csv. */
+export function downloadMetrics(
+  name: string,
+  history: StepMetrics[],
+  settings: PlaygroundSettings,
+  format: 'json' | 'csv',
+): void {
+  downloadBlob(
+    `${name}.${format}`,
+    format === 'json'
+      ? new Blob([metricsToJson(history, settings)], { type: 'application/json' })
+      : new Blob([metricsToCsv(history)], { type: 'text/csv' }),
+  );
 }
 
 /** What "TRL project" exports now, in words; null when there is nothing to export yet. */
@@ -243,11 +259,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
 
     exportMetrics: (format) => {
       const { run, config } = get();
-      const blob =
-        format === 'json'
-          ? new Blob([metricsToJson(run.history, config)], { type: 'application/json' })
-          : new Blob([metricsToCsv(run.history)], { type: 'text/csv' });
-      downloadBlob(`ttrv-metrics.${format}`, blob);
+      downloadMetrics('ttrv-metrics', run.history, config, format);
     },
   };
 };

@@ -7,10 +7,9 @@ import { errorCodeOf, messageOf } from '../errors';
 import { downloadBlob } from '../files/download';
 import { DEMO_MODEL_ID, type ModelChoice, type WeightFormat } from '../models';
 import type { StepReport } from '../protocol';
-import { metricsToCsv, metricsToJson } from '../rl/metrics';
 import type { RunRecord, RunsDb, StoredPicture } from '../runs/runsDb';
 import { thumbnailOf } from '../runs/thumbnail';
-import { idleRun } from './run';
+import { downloadMetrics, idleRun } from './run';
 import type { PlaygroundState, RunsSlice, Slice } from './state';
 import { isRunning } from './state';
 
@@ -340,12 +339,7 @@ export const createRunsSlice =
             return;
           }
           const history = steps.map((r) => r.metrics);
-          downloadBlob(
-            `ttrv-metrics-${name}.${what}`,
-            what === 'json'
-              ? new Blob([metricsToJson(history, record.settings)], { type: 'application/json' })
-              : new Blob([metricsToCsv(history)], { type: 'text/csv' }),
-          );
+          downloadMetrics(`ttrv-metrics-${name}`, history, record.settings, what);
         } catch (error) {
           get().fail(error);
         }

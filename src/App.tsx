@@ -9,10 +9,19 @@ import { ImageInput } from './components/ImageInput';
 import { ModelPicker } from './components/ModelPicker';
 import { QuestionInput } from './components/QuestionInput';
 import { RunControls } from './components/RunControls';
+import { RunsPanel } from './components/runs/RunsPanel';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
+import { StepCompletions } from './components/StepCompletions';
 import { MAX_QUESTION_LENGTH } from './limits';
-import { canCompute, cpuStepCost, isRunning, type PlaygroundStore, trlExportSource } from './store';
+import {
+  canCompute,
+  cpuStepCost,
+  isRunning,
+  otherRunModel,
+  type PlaygroundStore,
+  trlExportSource,
+} from './store';
 
 export function App({ store }: { store: PlaygroundStore }) {
   const s = useStore(store);
@@ -88,6 +97,22 @@ export function App({ store }: { store: PlaygroundStore }) {
             history={s.run.history}
             distributions={s.run.distributions}
             reward={s.config.reward}
+          />
+          <StepCompletions completions={s.run.completions} />
+          <RunsPanel
+            runs={s.runs}
+            shownId={s.runs.shown?.runId === s.run.id ? s.runs.shown.record.id : null}
+            otherModel={otherRunModel(s)}
+            loadedModel={s.model.label}
+            ready={ready && !running && !s.datasetRun.running}
+            reward={s.config.reward}
+            onReopen={s.reopenRun}
+            onRename={s.renameRun}
+            onDelete={s.deleteRun}
+            onExport={s.exportRun}
+            onToggleOverlay={s.toggleOverlay}
+            onLoadModel={s.loadRunModel}
+            onCompareRewards={s.compareRewards}
           />
           <DatasetPanel
             splits={s.datasets}

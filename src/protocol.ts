@@ -36,6 +36,9 @@ export type ErrorCode =
   | 'load-failed'
   /** The work was stopped on request (Pause, Reset, Cancel) before it finished. */
   | 'stopped'
+  /** The browser refused to store a run (quota, private mode, blocked storage): page side only;
+   * the run goes on in memory. */
+  | 'storage'
   /** Anything else: a bug, reported with its own message. */
   | 'internal';
 
@@ -61,8 +64,12 @@ export type PlaygroundCalls = {
     onProgress: (progress: DatasetProgress) => void,
   ): Promise<DatasetReport>;
   resetAdapter(): Promise<void>;
-  /** A PEFT adapter zip, checked against the loaded model; returns its LoRA settings. */
-  importAdapter(bytes: Uint8Array): Promise<LoraSettings>;
+  /**
+   * A PEFT adapter zip, checked against the loaded model; returns its LoRA settings. `steps`: the
+   * TTRV steps it has already taken (a reopened run, default 0), so the learning-rate schedule and
+   * the sampling seeds go on from there.
+   */
+  importAdapter(bytes: Uint8Array, steps?: number): Promise<LoraSettings>;
   /** The PEFT zip of the last good adapter, from its CPU copy: works after the GPU is gone. */
   exportAdapter(): Promise<Uint8Array>;
   /** What loading `choice` would download and hold on the device, read without loading it. */
@@ -156,6 +163,29 @@ export type ViewVotes = {
   votes: number;
 };
 
+/** One sampled completion of a step, as the completions table shows it. */
+export type StepCompletion = {
+  /** The prompt it was sampled for: 0 is the image itself, then its views (view_consistency). */
+  prompt: number;
+  /** What that prompt showed: "original", or the view's changes. */
+  view: string;
+  text: string;
+  /** The answer extracted from it ('' when none). */
+  answer: string;
+  /** Its reward and the advantage its tokens were trained with (under perception: raised by
+   * perception_coef); null for the votes beyond num_generations, which are voted, not trained. */
+  reward: number | null;
+  advantage: number | null;
+  /** Whether the update used it: among the first num_generations, its prompt not skipped by the
+   * guard, and the update not skipped. */
+  trained: boolean;
+  /** Its tokens as text, and each token's log-prob (at the sampling temperature) under the adapter
+   * before the step (as sampled) and after it (teacher-forced). */
+  tokens: string[];
+  before: number[];
+  after: number[];
+};
+
 /** What the page is shown of one step. */
 export type StepReport = {
   metrics: StepMetrics;
@@ -171,6 +201,9 @@ export type StepReport = {
    * processor and the vision encoder, spliced into the prompt's embeddings): the first step on
    * an image and question pays it; 0 when their prompts were kept from before. */
   promptMs: number;
+  /** Every sampled completion of the step, for the completions table; null for dataset mode's
+   * steps, which do not look inside (it costs a forward pass over the votes). */
+  completions: StepCompletion[] | null;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -382,7 +382,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
           const promptMs = performance.now() - prepared;
           const state = trainStateFor(config);
           try {
-            const outcome = await ttrvStep(model, state, [views], config, steps, signal);
+            const outcome = await ttrvStep(model, state, [views], config, steps, signal, true);
             const tensors = outcome.skipped
               ? null
               : await checkedAdapterTensors(model.text, outcome.state, config);
@@ -434,7 +434,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       dropAdapter();
     },
 
-    async importAdapter(bytes: Uint8Array): Promise<LoraSettings> {
+    async importAdapter(bytes: Uint8Array, taken = 0): Promise<LoraSettings> {
       const model = requireModel();
       let read: ReturnType<typeof readAdapterZip>;
       try {
@@ -456,6 +456,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       dropAdapter();
       train = initTrainState({ config: read.lora, params });
       savedAdapter = { lora: read.lora, tensors };
+      steps = taken;
       return read.lora;
     },
   };

@@ -1,12 +1,13 @@
 import * as Comlink from 'comlink';
 import { downloadBlob } from '../files/download';
 import { DEMO_MODEL_ID } from '../models';
-import { metricsToCsv, metricsToJson } from '../rl/metrics';
+import { metricsToCsv, metricsToJson, type StepMetrics } from '../rl/metrics';
 import { collapseWarning, stopReason } from '../rl/stopRule';
+import type { PlaygroundSettings } from '../settings';
 import type { BundleFiles } from '../trl/bundle';
 import { datasetTrlBundle, imageTrlBundle, zipBundle } from '../trl/fromRun';
 import type { PlaygroundState, RunSlice, RunState, Slice } from './state';
-import { canCompute, isRunning } from './state';
+import { canCompute, isRunning, otherRunModel } from './state';
 
 export function idleRun(id: number, dataset: RunState['dataset'] = null): RunState {
   return {
@@ -14,12 +15,28 @@ export function idleRun(id: number, dataset: RunState['dataset'] = null): RunSta
     status: 'idle',
     history: [],
     distributions: [],
+    completions: [],
     note: null,
     warning: null,
     guard: null,
     views: null,
     dataset,
   };
+}
+
+/** Downloads a run's metrics as `name`.json (with its settings) or `name`.csv. */
+export function downloadMetrics(
+  name: string,
+  history: StepMetrics[],
+  settings: PlaygroundSettings,
+  format: 'json' | 'csv',
+): void {
+  downloadBlob(
+    `${name}.${format}`,
+    format === 'json'
+      ? new Blob([metricsToJson(history, settings)], { type: 'application/json' })
+      : new Blob([metricsToCsv(history)], { type: 'text/csv' }),
+  );
 }
 
 /** What "TRL project" exports now, in words; null when there is nothing to export yet. */
@@ -34,6 +51,10 @@ function blocker(s: PlaygroundState): string | null {
   if (!canCompute(s)) return 'Wait for the model to finish loading.';
   if (!s.image) return 'Choose, drop or paste an image first.';
   if (s.configIssues.length > 0) return `Fix the settings first: ${s.configIssues[0]?.message}`;
+  const other = otherRunModel(s);
+  if (other) {
+    return `This run was made on ${other.label}: load that model (Runs panel) to continue it, or press Reset to start a new run on ${s.model.label}.`;
+  }
   return null;
 }
 
@@ -65,6 +86,8 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
     // and for the views appendStep keeps).
     if (get().run.dataset) set((s) => ({ run: { ...s.run, dataset: null } }));
     get().appendStep(report);
+    // Written beside the next step; saveStep asks the worker for this step's adapter at once.
+    void get().saveStep(report);
     return true;
   };
 
@@ -82,6 +105,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
             ...s.run,
             history,
             distributions: [...s.run.distributions, report.distribution],
+            completions: [...s.run.completions, report.completions],
             note: report.skipped
               ? `Step ${report.metrics.step} skipped: ${report.skipped}; the adapter was left as it was.`
               : s.run.note,
@@ -117,6 +141,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       settle(id);
       // The adapted answers change only when a step did.
       if (lastStep && isCurrent(id)) await get().refreshComparison();
+      await get().saveRun();
     },
 
     pauseRun: async () => {
@@ -139,6 +164,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
       }
       settle(id);
       if (stepped && isCurrent(id)) await get().refreshComparison();
+      await get().saveRun();
     },
 
     resetAdapter: async () => {
@@ -236,11 +262,7 @@ export const createRunSlice: Slice<RunSlice> = (set, get, _store, worker) => {
 
     exportMetrics: (format) => {
       const { run, config } = get();
-      const blob =
-        format === 'json'
-          ? new Blob([metricsToJson(run.history, config)], { type: 'application/json' })
-          : new Blob([metricsToCsv(run.history)], { type: 'text/csv' });
-      downloadBlob(`ttrv-metrics.${format}`, blob);
+      downloadMetrics('ttrv-metrics', run.history, config, format);
     },
   };
 };

@@ -58,6 +58,10 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
       });
     }
     await get().loadModel({ kind: 'demo' });
+    // The latest stored run comes back as it was (on another model, it says so).
+    await get().loadRuns();
+    const latest = get().runs.list[0];
+    if (latest && get().run.history.length === 0) await get().reopenRun(latest.id);
   },
 
   loadModel: async (choice) => {

@@ -15,10 +15,12 @@ import type {
   LoadPhase,
   ModelInfo,
   PlaygroundApi,
+  StepCompletion,
   StepReport,
   ViewVotes,
 } from '../protocol';
 import type { StepMetrics } from '../rl/metrics';
+import type { RunRecord, StoredModel } from '../runs/runsDb';
 import type { ConfigIssue, PlaygroundSettings } from '../settings';
 
 export type { AnswerShare, AnswerSummary, DatasetReport, ViewVotes } from '../protocol';
@@ -59,6 +61,8 @@ export type RunState = {
   history: StepMetrics[];
   /** The votes' answer distribution at each step. */
   distributions: AnswerShare[][];
+  /** Each step's sampled completions (the completions table); null for dataset mode's steps. */
+  completions: (StepCompletion[] | null)[];
   note: string | null;
   /** Signs of collapse rather than sharpening (src/rl/stopRule.ts), or null. */
   warning: string | null;
@@ -126,6 +130,45 @@ export type RunSlice = {
   exportTrl: () => Promise<void>;
 };
 
+/** A stored run's curves, ticked for the overlay. */
+export type OverlayRun = { id: string; label: string; history: StepMetrics[] };
+
+export type RunsState = {
+  /** The stored runs, the most recently changed first. */
+  list: RunRecord[];
+  /**
+   * The stored run that the run on screen (RunState id `runId`) is saved into: `record` as last
+   * committed, and the reports of steps not yet written (a write failed), written with the next.
+   */
+  shown: { record: RunRecord; runId: number; pending: StepReport[]; imageUrl: string } | null;
+  /** Why runs are not being stored now (quota, private mode, blocked storage), or null. */
+  storage: string | null;
+  overlay: OverlayRun[];
+  /** Compare rewards on this image: the rewards still to run, or null when not comparing. */
+  comparing: string[] | null;
+};
+
+export type RunsSlice = {
+  runs: RunsState;
+  /** Opens the storage and lists the stored runs. */
+  loadRuns: () => Promise<void>;
+  /** Saves the step just appended (single-image runs) with the worker's adapter, in one write. */
+  saveStep: (report: StepReport) => Promise<void>;
+  /** Saves the run on screen's status and comparison (its steps stay as committed). */
+  saveRun: () => Promise<void>;
+  /** Shows a stored run as it was and loads its adapter, ready to continue with Start. */
+  reopenRun: (id: string) => Promise<void>;
+  renameRun: (id: string, name: string) => Promise<void>;
+  deleteRun: (id: string) => Promise<void>;
+  exportRun: (id: string, what: 'json' | 'csv' | 'adapter') => Promise<void>;
+  /** Ticks or unticks a stored run in the overlay. */
+  toggleOverlay: (id: string) => Promise<void>;
+  /** Loads the model the run on screen was made on, then reopens the run on it. */
+  loadRunModel: () => Promise<void>;
+  /** Runs each reward on the page's image from a fresh adapter, same seed and budget, overlaid. */
+  compareRewards: (rewards: PlaygroundSettings['reward'][]) => Promise<void>;
+};
+
 export type DatasetSlice = {
   datasets: DatasetSplit[];
   datasetRun: DatasetRun;
@@ -142,7 +185,12 @@ export type ErrorSlice = {
   dismissError: () => void;
 };
 
-export type PlaygroundState = SessionSlice & SettingsSlice & RunSlice & DatasetSlice & ErrorSlice;
+export type PlaygroundState = SessionSlice &
+  SettingsSlice &
+  RunSlice &
+  RunsSlice &
+  DatasetSlice &
+  ErrorSlice;
 
 /** The worker as the store sees it: comlink's remote of the API, or a fake in tests. */
 export type WorkerApi = Remote<PlaygroundApi>;
@@ -163,6 +211,13 @@ export function cpuStepCost(s: PlaygroundState): string | null {
   const seconds = ms / 1000;
   const shown = seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toString();
   return `~${shown} s a step at this size on the CPU (the last step, measured here).`;
+}
+
+/** The model the run on screen was made on, when it is not the loaded one; else null. */
+export function otherRunModel(s: PlaygroundState): StoredModel | null {
+  const { shown } = s.runs;
+  if (!shown || shown.runId !== s.run.id || s.model.state !== 'ready') return null;
+  return shown.record.model.id === s.model.info?.id ? null : shown.record.model;
 }
 
 export function isRunning(s: PlaygroundState): boolean {

@@ -6,13 +6,19 @@
 // re-scores its trained completions (perceptionGroups).
 import { tree } from '@jax-js/jax';
 import type { GrpoOptions, PromptGroup, TrainState } from '../engine';
-import { exportLoraTensors, grpoStep, initLora, initTrainState } from '../engine';
+import {
+  completionLogprobs,
+  exportLoraTensors,
+  grpoStep,
+  initLora,
+  initTrainState,
+} from '../engine';
 import { PlaygroundError } from '../errors';
 import type { Float32Tensor } from '../formats/safetensors';
 import { augmentedViewPlans, MASKED_VIEW, type ViewPlan } from '../image/augment';
 import type { LoraSettings } from '../layout/loraSettings';
 import type { TextLayout } from '../layout/textLayout';
-import type { StepReport, ViewVotes } from '../protocol';
+import type { StepCompletion, StepReport, ViewVotes } from '../protocol';
 import { computeAdvantages } from '../rl/advantages';
 import type { TtrvConfig } from '../rl/config';
 import type { StepMetrics } from '../rl/metrics';
@@ -20,6 +26,7 @@ import { completionMetrics, guardNote, voteMetrics } from '../rl/metrics';
 import { guardedPrompts, imageRewards, REWARDS } from '../rl/rewards';
 import { learningRateAt } from '../rl/schedule';
 import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
+import { decodeCompletion } from '../vlm/visionLanguageModel';
 import { answerDistribution, stepSeed, type Votes, vote } from './answers';
 
 /** Rows per jit(valueAndGrad) call: bounds activation memory whatever num_generations is. */
@@ -96,6 +103,7 @@ export function stepReport(outcome: StepOutcome, promptMs = 0): StepReport {
     views: outcome.views,
     skipped: outcome.skipped,
     guard: outcome.guard,
+    completions: outcome.completions,
   };
 }
 
@@ -110,7 +118,53 @@ export type StepOutcome = {
   skipped: string | null;
   /** Which prompts the guard skipped and why, in words (guarded_majority), or null. */
   guard: string | null;
+  /** Every vote as the completions table shows it (`inspect`), or null. */
+  completions: StepCompletion[] | null;
 };
+
+/**
+ * Every vote of the step with its reward, advantage and per-token log-probs before the update (as
+ * sampled) and after it (teacher-forced under the updated adapter, at the sampling temperature, so
+ * the two are the same quantity): one forward pass over the votes.
+ */
+async function inspectCompletions(
+  vlm: VisionLanguageModel,
+  after: TrainState,
+  prompts: readonly PreparedPrompt[],
+  voted: readonly Votes[],
+  groups: readonly { completions: readonly { advantage: number }[] }[],
+  rewards: readonly number[][],
+  trainedPrompt: (i: number) => boolean,
+  config: TtrvConfig,
+): Promise<StepCompletion[]> {
+  const rows: StepCompletion[] = [];
+  for (const [i, prompt] of prompts.entries()) {
+    const votes = voted[i] as Votes;
+    const { logprobs } = await completionLogprobs(
+      vlm.text,
+      after.adapter,
+      prompt.embeds,
+      votes.tokens,
+      { temperature: config.temperature, microBatchSize: TRAIN_MICROBATCH },
+    );
+    votes.tokens.forEach((tokens, j) => {
+      const inGroup = j < config.num_generations;
+      rows.push({
+        prompt: i,
+        view: prompt.view,
+        text: decodeCompletion(vlm, tokens),
+        answer: votes.answers[j] ?? '',
+        reward: inGroup ? (rewards[i]?.[j] ?? null) : null,
+        advantage: inGroup ? (groups[i]?.completions[j]?.advantage ?? null) : null,
+        trained: inGroup && trainedPrompt(i),
+        tokens: tokens.map((t) => decodeCompletion(vlm, [t])),
+        before: votes.logprobs[j] ?? [],
+        after: logprobs[j] ?? [],
+      });
+    });
+  }
+  return rows;
+}
 
 export async function ttrvStep(
   vlm: VisionLanguageModel,
@@ -121,6 +175,8 @@ export async function ttrvStep(
   step: number,
   /** Stops the votes between tokens; once they are in, the update runs to its end. */
   signal?: AbortSignal,
+  /** Also report every completion for the completions table (StepCompletion). */
+  inspect = false,
 ): Promise<StepOutcome> {
   const started = performance.now();
   // Under perception an image's second prompt is its masked view: it is not voted on, it only
@@ -188,6 +244,18 @@ export async function ttrvStep(
     result = await update(result.state);
   }
   const trainMs = performance.now() - trainStarted;
+  const completions = inspect
+    ? await inspectCompletions(
+        vlm,
+        result.state,
+        prompts,
+        voted,
+        groups,
+        rewards,
+        (i) => !result.skipped && !guarded?.[i],
+        config,
+      )
+    : null;
   const lengths = trained.flatMap((t) =>
     t.tokens.map((tokens, j) => ({ tokens: tokens.length, terminated: t.terminated[j] ?? false })),
   );
@@ -223,6 +291,7 @@ export async function ttrvStep(
         : null,
     skipped: result.skipped,
     guard: guardNote(answers, guarded, config.guard_threshold),
+    completions,
   };
 }
 

@@ -17,6 +17,7 @@ function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
     skipped: null,
     guard: null,
     promptMs: 0,
+    completions: null,
   };
 }
 
@@ -132,6 +133,7 @@ describe('the run loop', () => {
       skipped: null,
       guard: null,
       promptMs: 0,
+      completions: null,
     }));
     const store = readyStore(fake.worker);
     store.getState().updateConfig({ max_steps: 5, early_stop_agreement: 0.9 });

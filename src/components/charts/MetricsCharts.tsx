@@ -12,7 +12,15 @@ type Props = {
   reward: PlaygroundSettings['reward'];
 };
 
-const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#6b7280'];
+export const PALETTE = [
+  '#2563eb',
+  '#dc2626',
+  '#16a34a',
+  '#d97706',
+  '#7c3aed',
+  '#0891b2',
+  '#6b7280',
+];
 const MAX_NAMED_ANSWERS = 6;
 
 function line(label: string, values: (number | null)[], color: string): ChartSeries {

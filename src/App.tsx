@@ -108,7 +108,7 @@ export function App({ store }: { store: PlaygroundStore }) {
           />
         </div>
       </main>
-      <StatusBar gpu={s.gpu} />
+      <StatusBar gpu={s.gpu} threads={s.threads} />
     </div>
   );
 }

@@ -1,10 +1,12 @@
+import type { CpuThreads } from '../protocol';
 import type { GpuState } from '../store';
+import { ThreadsStatus } from './ThreadsStatus';
 
 function formatBytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-export function StatusBar({ gpu }: { gpu: GpuState }) {
+export function StatusBar({ gpu, threads }: { gpu: GpuState; threads: CpuThreads | null }) {
   if (gpu.state === 'checking') {
     return (
       <footer className="status-bar" data-testid="gpu-status" data-state="checking">
@@ -16,6 +18,7 @@ export function StatusBar({ gpu }: { gpu: GpuState }) {
     return (
       <footer className="status-bar status-error" data-testid="gpu-status" data-state="unavailable">
         <span data-testid="webgpu-unavailable">{gpu.message}</span>
+        {threads && <ThreadsStatus threads={threads} backend="Wasm" />}
       </footer>
     );
   }
@@ -46,6 +49,7 @@ export function StatusBar({ gpu }: { gpu: GpuState }) {
         jax-js grad check: {gradOk ? 'ok' : 'FAILED'} (max error{' '}
         {gradientCheck.maxAbsError.toExponential(1)})
       </span>
+      {threads && <ThreadsStatus threads={threads} backend="WebGPU" />}
     </footer>
   );
 }

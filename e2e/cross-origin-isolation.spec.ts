@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
+import { preview } from 'vite';
+import { REPO_ROOT } from '../tools/lib/repo-root';
 import { withoutWebGpu } from './helpers';
 
 test('a fresh page is cross-origin isolated and its worker uses every core', async ({ page }) => {
@@ -21,6 +23,31 @@ test('a fresh page is cross-origin isolated and its worker uses every core', asy
   ]);
 });
 
+test('on a host that sends no headers, the service worker makes the page isolated', async ({
+  page,
+}) => {
+  // dist/ served as a plain static host would: Vite's preview without the project's config.
+  const host = await preview({
+    configFile: false,
+    root: REPO_ROOT,
+    logLevel: 'silent',
+    preview: { host: '127.0.0.1', port: 0 },
+  });
+  try {
+    const origin = host.resolvedUrls?.local[0] as string;
+    const first = await page.request.get(origin);
+    expect(first.headers()['cross-origin-embedder-policy']).toBeUndefined();
+    await withoutWebGpu(page);
+    await page.goto(origin);
+    // The first load registers coi-sw.js and reloads; the app starts on the isolated reload.
+    const threads = page.getByTestId('status-threads');
+    await expect(threads).toHaveAttribute('data-isolated', 'true');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  } finally {
+    await host.close();
+  }
+});
+
 /** A stand-in for the Hub on another origin: what its resolve URLs answer (CORS, a redirect to a
  * CDN on a third origin for weights, Range) and no Cross-Origin-Resource-Policy header. */
 async function fakeHub(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -33,7 +60,7 @@ async function fakeHub(): Promise<{ url: string; close: () => Promise<void> }> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname.includes('/resolve/')) {
+    if (url.pathname.startsWith('/org/')) {
       // The Hub sends LFS files to a CDN host: here the same handler on another port.
       const cdn = `http://127.0.0.1:${(servers[1].address() as AddressInfo).port}/cdn${url.pathname}`;
       return void res.writeHead(302, { ...cors, Location: cdn }).end();

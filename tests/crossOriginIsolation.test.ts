@@ -2,8 +2,8 @@
 // vite.config.ts imports them; the static files and the README's host snippets cannot.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ISOLATION_HEADERS, ISOLATION_WORKER } from '../src/crossOriginIsolation';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cpuThreads, ISOLATION_HEADERS, ISOLATION_WORKER } from '../src/crossOriginIsolation';
 import { REPO_ROOT } from '../tools/lib/repo-root';
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
@@ -37,5 +37,17 @@ describe('cross-origin isolation headers', () => {
     for (const [name, value] of HEADERS) {
       expect(readme).toContain(`add_header ${name} ${value} always;`);
     }
+  });
+});
+
+describe('cpuThreads', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('takes every core the browser reports when isolated, one thread when not', () => {
+    vi.stubGlobal('navigator', { hardwareConcurrency: 8 });
+    vi.stubGlobal('crossOriginIsolated', true);
+    expect(cpuThreads()).toEqual({ crossOriginIsolated: true, cores: 8, threads: 8 });
+    vi.stubGlobal('crossOriginIsolated', false);
+    expect(cpuThreads()).toEqual({ crossOriginIsolated: false, cores: 8, threads: 1 });
   });
 });

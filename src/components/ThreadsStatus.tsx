@@ -25,8 +25,8 @@ export function ThreadsStatus({
         <strong className="status-warning">
           {' '}
           — this page is not cross-origin isolated, so the CPU path (the text model on Wasm, the
-          vision encoder without WebGPU) runs on one core: on 2 cores steps take about 1.6× as long
-          and more on more cores. Serve it with the COOP/COEP headers in the README.
+          vision encoder without WebGPU) runs on one thread and leaves {cores - 1} of {cores} cores
+          idle. Serve it with the COOP/COEP headers in the README (Hosting).
         </strong>
       )}
     </span>

@@ -5,7 +5,7 @@
 // against the PyTorch reference the build wrote.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEngine, checkGradients, checkTransformersJs } from '../../tools/lib/real-size-check';
@@ -118,7 +118,7 @@ describe('a tiny SmolVLM-shaped checkpoint (tools/real-size)', () => {
 });
 
 describe('bench:scale --browser on the tiny shape', () => {
-  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm, and prints the JSON', () => {
+  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm (isolated and not), and prints the JSON', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
     try {
       build(path.join(dir, 'tiny'), 3);
@@ -139,13 +139,25 @@ describe('bench:scale --browser on the tiny shape', () => {
           '3',
           '--train-rows',
           '2',
+          '--isolation',
+          'on,off',
         ],
         { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 280_000 },
       );
       const out = JSON.parse(stdout.trim().split('\n').at(-1) as string);
       expect(out.backend).toBe('browser');
       expect(out.browser).toMatch(/\d+\.\d+/);
-      expect(out.shapes.map((s: { backend: string }) => s.backend)).toEqual(['webgpu', 'wasm']);
+      // The Wasm row under each isolation value; WebGPU under the first.
+      expect(
+        out.shapes.map((s: { backend: string; cross_origin_isolated: boolean }) => [
+          s.backend,
+          s.cross_origin_isolated,
+        ]),
+      ).toEqual([
+        ['webgpu', true],
+        ['wasm', true],
+        ['wasm', false],
+      ]);
       for (const s of out.shapes) {
         expect(s.transformersjs_device).toBe(s.backend);
         expect(s.logits_max_abs_error).toBeLessThanOrEqual(1e-4);
@@ -157,8 +169,11 @@ describe('bench:scale --browser on the tiny shape', () => {
           'vote_ms',
           'grpo_step_ms',
           'transformersjs_vote_ms',
+          'vision_encoder_ms',
         ])
           expect(s[key]).toBeGreaterThan(0);
+        // Every core the browser reports when isolated (this machine: 2), one thread when not.
+        expect(s.threads).toBe(s.cross_origin_isolated ? cpus().length : 1);
         // ratio = their vote time / ours (from unrounded times: within the milliseconds' rounding).
         expect(Math.abs((s.ratio * s.vote_ms) / s.transformersjs_vote_ms - 1)).toBeLessThan(0.05);
         // The weights alone are params_text float32 values: the peak holds at least them.

@@ -133,7 +133,7 @@ export function App({ store }: { store: PlaygroundStore }) {
           />
         </div>
       </main>
-      <StatusBar gpu={s.gpu} cpuStepCost={cpuStepCost(s)} />
+      <StatusBar gpu={s.gpu} threads={s.threads} cpuStepCost={cpuStepCost(s)} />
     </div>
   );
 }

@@ -84,7 +84,12 @@ export type PlaygroundCalls = {
 export type PlaygroundApi = PlaygroundCalls & {
   /** Starts jax-js on WebGPU and checks its gradients; the session then computes there. */
   probeGpu(): Promise<GpuReport>;
+  /** The threads the CPU path (jax-js' Wasm backend, onnxruntime-web) uses in the worker. */
+  cpuThreads(): Promise<CpuThreads>;
 };
+
+/** Threads on the CPU path: more than one only when the worker is cross-origin isolated. */
+export type CpuThreads = { crossOriginIsolated: boolean; cores: number; threads: number };
 
 export type GpuReport =
   | { ok: true; gpuAdapter: GpuAdapterFacts; devices: string[]; gradientCheck: GradientCheckResult }

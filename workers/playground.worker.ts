@@ -7,15 +7,19 @@ import * as Comlink from 'comlink';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { createPlayground } from '../src/core/playground';
+import { cpuThreads } from '../src/crossOriginIsolation';
 import { PlaygroundError } from '../src/errors';
 import { describeGpuAdapter } from '../src/gpu/gpuAdapter';
 import { runGradientCheck } from '../src/gpu/gradientCheck';
 import { ImageInputError, prepareImage } from '../src/image/prepareImage';
 import type { Diagnostics, GpuReport, PlaygroundApi } from '../src/protocol';
 
-// onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline).
+const threads = cpuThreads();
+// onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline). Its threads:
+// every core when isolated (jax-js takes them all by itself; onnxruntime-web's default is half).
 if (env.backends.onnx.wasm) {
   env.backends.onnx.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortFactoryUrl };
+  env.backends.onnx.wasm.numThreads = threads.threads;
 }
 
 /** A picked, dropped or pasted image as the processor's RawImage, bounded by prepareImage. */
@@ -83,6 +87,7 @@ const { attachGpu: _, diagnostics: __, ...calls } = playground;
 const api: PlaygroundApi = {
   ...calls,
   probeGpu,
+  cpuThreads: async () => threads,
   async exportAdapter() {
     const zip = await calls.exportAdapter();
     return Comlink.transfer(zip, [zip.buffer as ArrayBuffer]);

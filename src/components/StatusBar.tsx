@@ -1,11 +1,21 @@
+import type { CpuThreads } from '../protocol';
 import type { GpuState } from '../store';
+import { ThreadsStatus } from './ThreadsStatus';
 
 function formatBytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 /** `cpuStepCost`: what a step costs at the loaded size on the CPU, measured here (no WebGPU). */
-export function StatusBar({ gpu, cpuStepCost }: { gpu: GpuState; cpuStepCost: string | null }) {
+export function StatusBar({
+  gpu,
+  threads,
+  cpuStepCost,
+}: {
+  gpu: GpuState;
+  threads: CpuThreads | null;
+  cpuStepCost: string | null;
+}) {
   if (gpu.state === 'checking') {
     return (
       <footer className="status-bar" data-testid="gpu-status" data-state="checking">
@@ -18,6 +28,7 @@ export function StatusBar({ gpu, cpuStepCost }: { gpu: GpuState; cpuStepCost: st
       <footer className="status-bar status-error" data-testid="gpu-status" data-state="unavailable">
         <span data-testid="webgpu-unavailable">{gpu.message}</span>
         {cpuStepCost && <span data-testid="cpu-step-cost">{cpuStepCost}</span>}
+        {threads && <ThreadsStatus threads={threads} backend="Wasm" />}
       </footer>
     );
   }
@@ -48,6 +59,7 @@ export function StatusBar({ gpu, cpuStepCost }: { gpu: GpuState; cpuStepCost: st
         jax-js grad check: {gradOk ? 'ok' : 'FAILED'} (max error{' '}
         {gradientCheck.maxAbsError.toExponential(1)})
       </span>
+      {threads && <ThreadsStatus threads={threads} backend="WebGPU" />}
     </footer>
   );
 }

@@ -24,6 +24,7 @@ export function estimateKey(choice: ModelChoice): string {
 
 export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker) => ({
   gpu: { state: 'checking' },
+  threads: null,
   model: {
     state: 'idle',
     label: '',
@@ -45,6 +46,10 @@ export const createSessionSlice: Slice<SessionSlice> = (set, get, _store, worker
     );
     fetchDemoSplits().then(
       (demo) => set((s) => ({ datasets: [...demo, ...s.datasets] })),
+      () => {},
+    );
+    worker.cpuThreads().then(
+      (threads) => set({ threads }),
       () => {},
     );
     if (!('gpu' in navigator) || !navigator.gpu) {

@@ -8,6 +8,7 @@ import type { ModelChoice, ModelEstimate } from '../models';
 import type {
   AnswerShare,
   AnswerSummary,
+  CpuThreads,
   DatasetProgress,
   DatasetProtocol,
   DatasetReport,
@@ -91,6 +92,8 @@ export type DatasetRun = {
 
 export type SessionSlice = {
   gpu: GpuState;
+  /** The CPU path's threads in the worker; null until it answers. */
+  threads: CpuThreads | null;
   model: ModelState;
   estimate: EstimateState | null;
   image: { url: string; caption: string } | null;

@@ -5,7 +5,7 @@
 // against the PyTorch reference the build wrote.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEngine, checkGradients, checkTransformersJs } from '../../tools/lib/real-size-check';
@@ -135,13 +135,23 @@ function benchScaleTiny(dir: string, args: string[]) {
 }
 
 describe('bench:scale --browser on the tiny shape', () => {
-  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm, and prints the JSON', () => {
+  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm (isolated and not), and prints the JSON', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
     try {
-      const out = benchScaleTiny(dir, []);
+      const out = benchScaleTiny(dir, ['--isolation', 'on,off', '--app-sources', 'none']);
       expect(out.backend).toBe('browser');
       expect(out.browser).toMatch(/\d+\.\d+/);
-      expect(out.shapes.map((s: { backend: string }) => s.backend)).toEqual(['webgpu', 'wasm']);
+      // The Wasm row under each isolation value; WebGPU under the first.
+      expect(
+        out.shapes.map((s: { backend: string; cross_origin_isolated: boolean }) => [
+          s.backend,
+          s.cross_origin_isolated,
+        ]),
+      ).toEqual([
+        ['webgpu', true],
+        ['wasm', true],
+        ['wasm', false],
+      ]);
       for (const s of out.shapes) {
         expect(s.transformersjs_device).toBe(s.backend);
         expect(s.logits_max_abs_error).toBeLessThanOrEqual(1e-4);
@@ -153,8 +163,11 @@ describe('bench:scale --browser on the tiny shape', () => {
           'vote_ms',
           'grpo_step_ms',
           'transformersjs_vote_ms',
+          'vision_encoder_ms',
         ])
           expect(s[key]).toBeGreaterThan(0);
+        // Every core the browser reports when isolated (this machine: 2), one thread when not.
+        expect(s.threads).toBe(s.cross_origin_isolated ? cpus().length : 1);
         // ratio = their vote time / ours (from unrounded times: within the milliseconds' rounding).
         expect(Math.abs((s.ratio * s.vote_ms) / s.transformersjs_vote_ms - 1)).toBeLessThan(0.05);
         // The weights alone are params_text float32 values: the peak holds at least them.

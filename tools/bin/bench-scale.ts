@@ -10,6 +10,10 @@
 // `--browser [--backends webgpu,wasm]` runs the same measurement in a page of headless Chromium
 // (tools/lib/scale/browser.ts): each backend of each shape in a fresh page, transformers.js on
 // onnxruntime-web's provider of the same name; the JSON gains the browser and GPU adapter.
+// `--isolation on,off` (default on) runs the Wasm rows with the app's COOP/COEP headers and
+// without: each row says `cross_origin_isolated` and `threads` (the CPU path's, jax-js' and
+// onnxruntime-web's), and `vision_encoder_ms` (the fp32 vision encoder on the reference pixels,
+// steady run, on onnxruntime-web's provider of the row's backend).
 //
 // Definitions (one prompt: the checkpoint's 97-token reference prompt with its 64 image features):
 //   load_ms              loadTextModel from model.safetensors (BF16 → the device format)
@@ -76,7 +80,7 @@ import { setupNode } from '../lib/node-gpu';
 import { defaultDir, fileReader, readReference, serveModel } from '../lib/real-size-check';
 import type { AppSource } from '../lib/scale/app-page';
 import { APP_SOURCES } from '../lib/scale/app-path';
-import { runInBrowser } from '../lib/scale/browser';
+import { type Isolation, runInBrowser } from '../lib/scale/browser';
 import { gpuCostShapes, gpuCostsInChildren, gpuCostsOf } from '../lib/scale/gpu-costs-node';
 import {
   type Checkpoint,
@@ -103,6 +107,8 @@ export type ScaleArgs = ScaleOptions & {
   gpuCostsOnly: boolean;
   /** Set in such a child: the one model it counts. */
   gpuCostsOf: string | null;
+  /** --browser: the page cross-origin isolated or not (tools/lib/scale/browser.ts). */
+  isolation: Isolation[];
 };
 
 function parseArgs(argv: string[]): ScaleArgs {
@@ -130,6 +136,7 @@ function parseArgs(argv: string[]): ScaleArgs {
       ? { layersPerProgram: Number(value('--layers-per-program')) }
       : {}),
     transformersjs: !argv.includes('--no-transformersjs'),
+    isolation: (value('--isolation') ?? 'on').split(',') as Isolation[],
     once: argv.includes('--once'),
     gpuCosts: argv.includes('--gpu-costs')
       ? gpuCostShapes(value('--gpu-cost-shapes'), shapes)

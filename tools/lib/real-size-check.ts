@@ -53,6 +53,7 @@ import type { RangeReader } from '../../src/formats/safetensors';
 import { DEFAULT_LORA_SETTINGS } from '../../src/layout/loraSettings';
 import { parseReference, type Reference } from './real-size-reference';
 import { REPO_ROOT } from './repo-root';
+import { referencePixels } from './scale/measure';
 import { filesUnder, type RangeServer, serveBytes } from './serve-files';
 
 export const defaultDir = (shape: string) => path.join(REPO_ROOT, '.cache/real-size', shape);
@@ -393,18 +394,9 @@ export async function checkVision(
   });
   const loadMs = performance.now() - t0;
   try {
-    const px = ref.tensors.get('pixel_values');
-    if (!px) throw new Error('reference has no pixel_values');
-    const [, c, h, w] = px.shape as number[];
+    const inputs = referencePixels(ref);
     const t1 = performance.now();
-    const { image_features } = (await vision({
-      pixel_values: new Tensor('float32', px.data, [1, 1, c as number, h as number, w as number]),
-      pixel_attention_mask: new Tensor(
-        'bool',
-        new Uint8Array((h as number) * (w as number)).fill(1),
-        [1, 1, h as number, w as number],
-      ),
-    })) as { image_features: Tensor };
+    const { image_features } = (await vision(inputs)) as { image_features: Tensor };
     const runMs = performance.now() - t1;
     const expected = ref.tensors.get('image_features')?.data as Float32Array;
     return {

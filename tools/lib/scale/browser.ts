@@ -3,11 +3,14 @@
 // one command. A Vite dev server serves tools/lib/scale/page.html (TypeScript compiled on the fly, as
 // `npm run dev` serves the app) and each checkpoint folder under /checkpoints/<shape>/; every
 // backend of every shape runs in a fresh browser context, so each page's memory is its own.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { Device } from '@jax-js/jax';
 import { chromium } from '@playwright/test';
 import { createServer } from 'vite';
+import { ISOLATION_HEADERS } from '../../../src/crossOriginIsolation';
 // @ts-expect-error: a plain .mjs tool shared with the test runner, no type declarations
 import { CHROMIUM_ARGS, findBrowser, INSTALL_COMMAND } from '../browser.mjs';
 import { REPO_ROOT } from '../repo-root';
@@ -26,7 +29,35 @@ export type BrowserRun = ScaleOptions & {
   appSources: AppSource[];
   /** Only the app's path: no engine rows. */
   appOnly: boolean;
+  /** --isolation: the Wasm rows run once per value (on: the app's COOP/COEP headers, so threads;
+   * off: the page without them, one thread); WebGPU rows run with the first value only. */
+  isolation: Isolation[];
 };
+
+export type Isolation = 'on' | 'off';
+
+/** The page's query parameter that asks for no isolation headers on its document. */
+const NOT_ISOLATED = 'isolation=off';
+
+/** A middleware that drops the dev server's isolation headers (vite.config.ts) from the page
+ * document when its URL asks: without them on the document, the page is not isolated. */
+function stripIsolation(req: IncomingMessage, res: ServerResponse, next: () => void) {
+  if (req.url?.includes(NOT_ISOLATED)) {
+    const setHeader = res.setHeader.bind(res);
+    const dropped = new Set(Object.keys(ISOLATION_HEADERS).map((h) => h.toLowerCase()));
+    res.setHeader = (name, value) =>
+      dropped.has(name.toLowerCase()) ? res : setHeader(name, value);
+  }
+  next();
+}
+
+/** The pages of one shape: each backend, the Wasm one under every isolation value asked for. */
+const pagesOf = (args: BrowserRun): [Device, Isolation][] =>
+  (args.browser ?? ['webgpu', 'wasm']).flatMap((backend) =>
+    (backend === 'wasm' ? args.isolation : args.isolation.slice(0, 1)).map(
+      (isolation): [Device, Isolation] => [backend, isolation],
+    ),
+  );
 
 export async function runInBrowser(
   args: BrowserRun,
@@ -52,7 +83,10 @@ export async function runInBrowser(
     plugins: [
       {
         name: 'checkpoints',
-        configureServer: (dev) => void dev.middlewares.use(serveFolders(mounts)),
+        configureServer: (dev) => {
+          dev.middlewares.use(stripIsolation);
+          dev.middlewares.use(serveFolders(mounts));
+        },
       },
     ],
   });
@@ -63,8 +97,8 @@ export async function runInBrowser(
   try {
     const shapes = [];
     for (const shape of args.appOnly ? [] : args.shapes) {
-      for (const backend of args.browser ?? ['webgpu', 'wasm']) {
-        log(`${shape} in ${browser.version()} on ${backend}`);
+      for (const [backend, isolation] of pagesOf(args)) {
+        log(`${shape} in ${browser.version()} on ${backend}, isolation ${isolation}`);
         const job: PageJob = {
           base: `/checkpoints/${shape}`,
           backend,
@@ -79,8 +113,9 @@ export async function runInBrowser(
           page.on('response', (response) => {
             if (response.status() >= 400) log(`  HTTP ${response.status()} ${response.url()}`);
           });
+          const off = isolation === 'off' ? `&${NOT_ISOLATED}` : '';
           await page.goto(
-            `${origin}tools/lib/scale/page.html?job=${encodeURIComponent(JSON.stringify(job))}`,
+            `${origin}tools/lib/scale/page.html?job=${encodeURIComponent(JSON.stringify(job))}${off}`,
           );
           await page.waitForFunction(() => 'benchScale' in window, null, { timeout: 300_000 });
           const r = (await page.evaluate(
@@ -99,6 +134,8 @@ export async function runInBrowser(
             ),
             gpu_adapter: r.gpu,
             cross_origin_isolated: r.crossOriginIsolated,
+            threads: r.threads,
+            vision_encoder_ms: r.visionEncoderMs === null ? null : Math.round(r.visionEncoderMs),
           });
         } finally {
           await context.close();

@@ -2,7 +2,11 @@
 // it: tools/bin/bench-scale.ts runs it in Node (files from disk, transformers.js on onnxruntime-node)
 // and tools/lib/scale/page.ts in a browser page (files over HTTP, transformers.js on onnxruntime-web),
 // so both report the same numbers under the same definitions (tools/bin/bench-scale.ts lists them).
-import { Idefics3ForConditionalGeneration, Tensor } from '@huggingface/transformers';
+import {
+  Idefics3ForConditionalGeneration,
+  PreTrainedModel,
+  Tensor,
+} from '@huggingface/transformers';
 import { numpy as np, tree } from '@jax-js/jax';
 import type { TextModel, WeightFormat } from '../../../src/engine';
 import {
@@ -200,6 +204,38 @@ export async function measureTransformersJs(
     return t;
   } finally {
     await model.dispose();
+  }
+}
+
+/** The reference's seeded 512-px pixels as the vision encoder's inputs (one tile, no padding). */
+export function referencePixels(ref: Reference): Record<string, Tensor> {
+  const px = ref.tensors.get('pixel_values');
+  if (!px) throw new Error('The reference has no pixel_values.');
+  const [, c, h, w] = px.shape as [number, number, number, number];
+  return {
+    pixel_values: new Tensor('float32', px.data, [1, 1, c, h, w]),
+    pixel_attention_mask: new Tensor('bool', new Uint8Array(h * w).fill(1), [1, 1, h, w]),
+  };
+}
+
+/** The fp32 vision encoder as the app opens it, on the reference pixels: the second run's time
+ * (the first one's includes onnxruntime's warm-up). `device` as in measureTransformersJs. */
+export async function measureVisionEncoder(
+  name: string,
+  ref: Reference,
+  device: 'cpu' | 'wasm' | 'webgpu',
+): Promise<number> {
+  const vision = await PreTrainedModel.from_pretrained(name, {
+    model_file_name: 'vision_encoder',
+    dtype: 'fp32',
+    device,
+  });
+  try {
+    await vision(referencePixels(ref));
+    const [, t] = await timed(() => vision(referencePixels(ref)));
+    return t;
+  } finally {
+    await vision.dispose();
   }
 }
 

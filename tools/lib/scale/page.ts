@@ -10,6 +10,7 @@ import type { Device } from '@jax-js/jax';
 import { defaultDevice, init } from '@jax-js/jax';
 import ortFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { cpuThreads } from '../../../src/crossOriginIsolation';
 import { trackGpuMemory } from '../../../src/engine';
 import { describeGpuAdapter, type GpuAdapterFacts } from '../../../src/gpu/gpuAdapter';
 import { httpRangeReader } from '../../../src/net/httpRangeReader';
@@ -19,6 +20,7 @@ import {
   type EngineTimes,
   measureEngine,
   measureTransformersJs,
+  measureVisionEncoder,
   type ScaleOptions,
 } from './measure';
 
@@ -36,8 +38,11 @@ export type PageResult = {
   peakBytes: number | null;
   peakGpuBytes: number | null;
   transformersJsVoteMs: number | null;
+  visionEncoderMs: number | null;
   gpu: GpuAdapterFacts | null;
   crossOriginIsolated: boolean;
+  /** The CPU path's threads, as the app's worker takes them (src/crossOriginIsolation.ts). */
+  threads: number;
 };
 
 async function fetchOk(url: string): Promise<Response> {
@@ -68,10 +73,14 @@ async function run(job: PageJob): Promise<PageResult> {
   const peakGpuBytes = counter ? counter.peak() : null;
   counter?.stop();
   let transformersJsVoteMs: number | null = null;
+  let visionEncoderMs: number | null = null;
+  const threads = cpuThreads();
   if (job.transformersjs) {
-    // onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline).
+    // onnxruntime-web would fetch its .wasm from a CDN: serve our own copy (works offline); its
+    // threads as the app's worker sets them.
     if (env.backends.onnx.wasm) {
       env.backends.onnx.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortFactoryUrl };
+      env.backends.onnx.wasm.numThreads = threads.threads;
     }
     env.allowLocalModels = true;
     env.allowRemoteModels = false;
@@ -79,6 +88,8 @@ async function run(job: PageJob): Promise<PageResult> {
     const slash = job.base.lastIndexOf('/');
     env.localModelPath = `${job.base.slice(0, slash)}/`;
     const device = job.backend === 'webgpu' ? 'webgpu' : 'wasm';
+    visionEncoderMs = await measureVisionEncoder(job.base.slice(slash + 1), reference, device);
+    log(`  vision encoder (${device}) ${Math.round(visionEncoderMs)} ms`);
     transformersJsVoteMs = await measureTransformersJs(
       job.base.slice(slash + 1),
       reference,
@@ -92,8 +103,10 @@ async function run(job: PageJob): Promise<PageResult> {
     peakBytes,
     peakGpuBytes,
     transformersJsVoteMs,
+    visionEncoderMs,
     gpu: adapter ? describeGpuAdapter(adapter) : null,
-    crossOriginIsolated: globalThis.crossOriginIsolated,
+    crossOriginIsolated: threads.crossOriginIsolated,
+    threads: threads.threads,
   };
 }
 

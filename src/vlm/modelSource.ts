@@ -15,8 +15,9 @@ export type ResolvedModel = {
   label: string;
   /** Points transformers.js' env at these files (global state: only for the model being loaded). */
   pointTransformers: () => void;
-  /** Whether the text weights are kept in the browser's cache as they download: only from the
-   * Hub; the demo model is served with the app and a folder is on this machine already. */
+  /** Whether the text weights are kept in the browser's cache as they download, so that a cut
+   * download resumes: over the network (the Hub, and the demo model, whose host may be far away:
+   * e2e/bad-input.spec.ts), not from a folder, which is on this machine already. */
   cacheWeights: boolean;
 };
 
@@ -66,7 +67,7 @@ export function resolveModel(choice: ModelChoice, origin: string): ResolvedModel
       baseUrl: `${origin}/models/${DEMO_MODEL_ID}`,
       fetchFn: network,
       label: 'Built-in demo model (shapes)',
-      cacheWeights: false,
+      cacheWeights: true,
       pointTransformers: () => {
         env.allowLocalModels = true;
         env.allowRemoteModels = false;

@@ -136,7 +136,7 @@ export async function loadVisionLanguageModel(
   throw [p, v, t].find((r) => r.status === 'rejected')?.reason;
 }
 
-/** The text model from model.safetensors (cached as it downloads only from the Hub), with the
+/** The text model from model.safetensors (cached as it downloads over the network, not from a folder), with the
  * time spent waiting for its bytes and converting them reported as two phases. */
 async function loadText(
   source: ResolvedModel,

@@ -50,8 +50,8 @@
 // `--app-only` skips the engine rows), through the app's worker and core, as `app_path` entries:
 //   source               folder: picked in the page's folder input (the files, not their bytes,
 //                        reach the browser, as with "Local folder…"); http: served at the URL the
-//                        app reads the demo model from (Range requests, as from the Hub, whose
-//                        Cache API copy it does not make)
+//                        app reads the demo model from (Range requests and the Cache API copy
+//                        that makes a cut download resume, as from the Hub)
 //   load_ms              loadModel as the page waits for it
 //   load_phases          read_files_ms (the vision encoder's file + the waits for text-weight
 //                        bytes), convert_weights_ms (text weights to the device format),

@@ -9,7 +9,7 @@ type Props = { runs: OverlayRun[] };
 const OVERLAID: { id: string; title: string; pick: (m: StepMetrics) => number | null }[] = [
   { id: 'overlay-agreement', title: 'Agreement', pick: (m) => m.agreement },
   { id: 'overlay-reward', title: 'Reward (mean)', pick: (m) => m.reward },
-  { id: 'overlay-kl', title: 'KL to the base model', pick: (m) => m.kl },
+  { id: 'overlay-kl', title: 'KL to the base model (β > 0 only)', pick: (m) => m.kl },
   { id: 'overlay-entropy', title: 'Answer entropy (nats)', pick: (m) => m.answer_entropy },
 ];
 

@@ -5,22 +5,11 @@ import 'fake-indexeddb/auto';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { errorCodeOf } from '../../src/errors';
-import type { StepReport } from '../../src/protocol';
-import type { StepMetrics } from '../../src/rl/metrics';
 import { openRunsDb, type RunRecord, type RunsDb } from '../../src/runs/runsDb';
 import { DEFAULT_SETTINGS } from '../../src/settings';
+import { stepReport } from '../store/step-report';
 
-function report(step: number): StepReport {
-  return {
-    metrics: { step, agreement: step / 10 } as StepMetrics,
-    distribution: [{ answer: 'star', count: step }],
-    views: null,
-    skipped: null,
-    guard: null,
-    promptMs: 0,
-    completions: null,
-  };
-}
+const report = (step: number) => stepReport(step, step / 10, [{ answer: 'star', count: step }]);
 
 function record(steps: number): RunRecord {
   return {

@@ -5,25 +5,15 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Comparison, ImageInfo, ModelInfo, StepReport } from '../../src/protocol';
-import type { StepMetrics } from '../../src/rl/metrics';
+import type { Comparison, ImageInfo, ModelInfo } from '../../src/protocol';
 import { createPlaygroundStore, otherRunModel, type WorkerApi } from '../../src/store';
+import { stepReport } from './step-report';
 
 // A 1×1 PNG: the page's image, fetchable in Node.
 const PNG =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
-function report(step: number): StepReport {
-  return {
-    metrics: { step, agreement: step / 4 } as StepMetrics,
-    distribution: [{ answer: 'star', count: step }],
-    views: null,
-    skipped: null,
-    guard: null,
-    promptMs: 0,
-    completions: null,
-  };
-}
+const report = (step: number) => stepReport(step, step / 4, [{ answer: 'star', count: step }]);
 
 /** A worker whose adapter after step k is the bytes [k, k, k]. */
 function fakeWorker() {

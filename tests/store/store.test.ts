@@ -6,19 +6,16 @@ import type { Comparison, DatasetProgress, DatasetReport, StepReport } from '../
 import type { StepMetrics } from '../../src/rl/metrics';
 import { canCompute, cpuStepCost, createPlaygroundStore, type WorkerApi } from '../../src/store';
 import { estimateKey } from '../../src/store/session';
+import { stepReport } from './step-report';
 
 function report(step: number, answers: string[] = ['a', 'a', 'b']): StepReport {
   const counts = new Map<string, number>();
   for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
-  return {
-    metrics: { step, agreement: 0.5 } as StepMetrics,
-    distribution: [...counts].map(([answer, count]) => ({ answer, count })),
-    views: null,
-    skipped: null,
-    guard: null,
-    promptMs: 0,
-    completions: null,
-  };
+  return stepReport(
+    step,
+    0.5,
+    [...counts].map(([answer, count]) => ({ answer, count })),
+  );
 }
 
 /**

@@ -3,7 +3,13 @@
 // accuracy; a folder that is not usable is refused in the error banner, naming what and where.
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { downloadTrlProject, expectError, openPlayground } from './helpers';
+import { downloadTrlProject, expectError, openPlayground, withoutWebGpu } from './helpers';
+
+// On the CPU path (Wasm), as decision 0038 says for flows whose point is the page: this is the
+// folder reader and the dataset panel, not the GPU.
+test.beforeEach(async ({ page }) => {
+  await withoutWebGpu(page);
+});
 
 const FOLDERS = fileURLToPath(new URL('../tests/fixtures/dataset-folder/', import.meta.url));
 

@@ -6,7 +6,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { downloadTrlProject, openPlayground } from './helpers';
+import { downloadTrlProject, openPlayground, withoutWebGpu } from './helpers';
+
+// On the CPU path (Wasm), as decision 0038 says for flows whose point is the page: this is the
+// export, not the GPU.
+test.beforeEach(async ({ page }) => {
+  await withoutWebGpu(page);
+});
 
 test('the single-image run exports as a TRL project that compiles and self-tests', async ({
   page,

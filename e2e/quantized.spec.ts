@@ -1,7 +1,14 @@
 // The model picker's weight formats: the demo model with 4-bit text weights, and a vision dtype its
 // folder does not ship (a note and the fp32 encoder, not a failure); a TTRV step then runs on them.
 import { expect, test } from '@playwright/test';
-import { openPlayground, stepCount } from './helpers';
+import { openPlayground, stepCount, withoutWebGpu } from './helpers';
+
+// On the CPU path (Wasm), as decision 0038 says for flows whose point is the page: this is the
+// picker and the weight formats; dequantising on WebGPU is checked in Node
+// (tests/engine/quantized.gpu.test.ts).
+test.beforeEach(async ({ page }) => {
+  await withoutWebGpu(page);
+});
 
 test('q4 text weights and a missing vision dtype load with a note, and a step runs', async ({
   page,
@@ -16,7 +23,9 @@ test('q4 text weights and a missing vision dtype load with a note, and a step ru
   await expect(estimate).toContainText(
     /downloads [\d.]+ MB of text weights \+ [\d.]+ MB vision encoder \(fp32\)/,
   );
-  await expect(estimate).toContainText(/on the GPU: f32 [\d.]+ MB · q8 [\d.]+ MB · q4 [\d.]+ MB/);
+  await expect(estimate).toContainText(
+    /text weights in memory \(CPU\): f32 [\d.]+ MB · q8 [\d.]+ MB · q4 [\d.]+ MB/,
+  );
   await expect(estimate).toContainText('Recommended here: f32.');
   await expect(page.getByTestId('weight-format')).toHaveValue('f32');
   await page.getByTestId('weight-format').selectOption('q4');

@@ -7,6 +7,9 @@ import { expect, type Page, test } from '@playwright/test';
 import { downloadAdapter, openPlayground, stepCount, withoutWebGpu } from './helpers';
 
 const STEP_TIMEOUT = { timeout: 240_000 };
+/** Steps of each compared run: 3 in CI; the README's overlay screenshot was taken with
+ * E2E_COMPARE_STEPS=12 (test-results/screenshots/runs-overlay.png). */
+const COMPARE_STEPS = Number(process.env.E2E_COMPARE_STEPS ?? 3);
 
 /** A demo sample, and settings that keep a step short. */
 async function smallRun(page: Page, maxSteps: number): Promise<void> {
@@ -125,22 +128,22 @@ test('Compare rewards on this image overlays two rewards, run from a fresh adapt
   test.setTimeout(600_000);
   await withoutWebGpu(page);
   await openPlayground(page);
-  await smallRun(page, 3);
+  await smallRun(page, COMPARE_STEPS);
   await expect(page.getByTestId('compare-reward-ttrv')).toBeChecked();
-  await expect(page.getByTestId('compare-reward-frequency')).toBeChecked();
+  await expect(page.getByTestId('compare-reward-majority')).toBeChecked();
   await page.getByTestId('compare-rewards').click();
   const overlay = page.getByTestId('runs-overlay');
   await expect(overlay).toHaveAttribute('data-runs', '2', { timeout: 480_000 });
   await expect(page.getByTestId('compare-rewards')).toHaveText('Compare rewards on this image');
   for (const chart of ['overlay-agreement', 'overlay-reward', 'overlay-kl', 'overlay-entropy']) {
-    await expect(page.getByTestId(chart)).toHaveAttribute('data-points', '3');
+    await expect(page.getByTestId(chart)).toHaveAttribute('data-points', String(COMPARE_STEPS));
   }
-  await expect(page.getByTestId('overlay-agreement')).toContainText(': ttrv, lr ');
-  await expect(page.getByTestId('overlay-agreement')).toContainText(': frequency, lr ');
+  await expect(page.getByTestId('overlay-agreement')).toContainText('ttrv, lr ');
+  await expect(page.getByTestId('overlay-agreement')).toContainText('majority, lr ');
   const entries = page.getByTestId('run-entry');
   await expect(entries).toHaveCount(2);
   await expect(page.getByTestId('runs-list').getByTestId('run-reward')).toHaveText([
-    'frequency',
+    'majority',
     'ttrv',
   ]);
   await page.getByTestId('runs-list').scrollIntoViewIfNeeded();
@@ -153,7 +156,7 @@ test('Compare rewards on this image overlays two rewards, run from a fresh adapt
   await ttrv.getByTestId('run-rename').click();
   await ttrv.getByTestId('run-name-input').fill('ttrv on the sample');
   await ttrv.getByTestId('run-name-input').press('Enter');
-  await expect(page.getByTestId('overlay-agreement')).toContainText('ttrv on the sample: ttrv');
+  await expect(page.getByTestId('overlay-agreement')).toContainText('· ttrv on the sample');
   await page.getByTestId('run-overlay-toggle').last().uncheck();
   await expect(overlay).toHaveAttribute('data-runs', '1');
   await entries.filter({ hasText: 'ttrv on the sample' }).getByTestId('run-delete').click();

@@ -19,9 +19,12 @@ function defaultName(question: string, reward: string): string {
   return `${q.length > 40 ? `${q.slice(0, 39)}…` : q} (${reward})`;
 }
 
-/** The legend's words for a run: its name, reward and learning rate. */
+/** The legend's words for a run: first what a comparison varies (reward, learning rate), then its
+ * name without the "(reward)" a default name ends with, so the legend does not say the reward twice. */
 export function overlayLabel(name: string, settings: RunRecord['settings']): string {
-  return `${name}: ${settings.reward}, lr ${settings.learning_rate}`;
+  const rewardSuffix = ` (${settings.reward})`;
+  const shortName = name.endsWith(rewardSuffix) ? name.slice(0, -rewardSuffix.length) : name;
+  return `${settings.reward}, lr ${settings.learning_rate} · ${shortName}`;
 }
 
 /** How to load the model a run was made on again: the demo model or a Hub repo; a picked folder

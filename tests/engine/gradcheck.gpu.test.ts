@@ -1,9 +1,9 @@
 // A strict finite-difference check of the LoRA gradient in float64 on the `cpu` device (Wasm's
 // float64 transcendentals are only ~1e-7 accurate, CONTRIBUTING.md): central differences of the GRPO
-// loss against the engine's gradient, for two elements of every LoRA tensor (A and B of every
-// projection in every layer; which two moves from tensor to tensor), with PyTorch gradcheck's
+// loss against the engine's gradient, for one element of every LoRA tensor (A and B of every
+// projection in every layer; which one moves from tensor to tensor), with PyTorch gradcheck's
 // defaults (eps 1e-6, atol 1e-5, rtol 1e-3). All ~464 elements take ~15 min on the interpreted
-// `cpu` backend here, too long for CI; two per tensor still catch a wrong term in any tensor.
+// `cpu` backend here, too long for CI; one per tensor still catches a wrong term in any tensor.
 import { defaultDevice, init, numpy as np, tree } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoraParams } from '../../src/engine/decoder';
@@ -65,7 +65,8 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
     const checks = await centralDifferences(
       params,
       grads as LoraParams,
-      (i, size) => [(7 * i) % size, size - 1 - ((3 * i) % size)],
+      // One element a tensor, from the front or the back in turn (CI's time: decision 0038).
+      (i, size) => [i % 2 ? size - 1 - ((3 * i) % size) : (7 * i) % size],
       lossAt,
     );
     for (const { analytic, numeric } of checks) {
@@ -75,8 +76,8 @@ describe('LoRA gradient, float64 finite differences (cpu)', () => {
     }
     const leaves = tree.leaves(params);
     expect(leaves.length).toBe(2 * 7 * config.numLayers);
-    expect(checks.length).toBeGreaterThanOrEqual(leaves.length * 2 - 2);
+    expect(checks.length).toBe(leaves.length);
     tree.dispose([grads, params, promptEmbeds, model.weights]);
-    // ~56 elements × 2 loss evaluations at 1–2 s each on the interpreted `cpu` backend.
+    // 28 elements × 2 loss evaluations at 1–2 s each on the interpreted `cpu` backend.
   }, 600_000);
 });

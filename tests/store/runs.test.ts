@@ -175,10 +175,10 @@ describe('runs in the store', () => {
     const id = store.getState().runs.list[0]?.id ?? '';
     await store.getState().toggleOverlay(id);
     expect(store.getState().runs.overlay).toEqual([
-      { id, label: 'What shape is blue? (ttrv): ttrv, lr 0.02', history: [report(1).metrics] },
+      { id, label: 'ttrv, lr 0.02 · What shape is blue?', history: [report(1).metrics] },
     ]);
     await store.getState().renameRun(id, 'blue');
-    expect(store.getState().runs.overlay[0]?.label).toBe('blue: ttrv, lr 0.02');
+    expect(store.getState().runs.overlay[0]?.label).toBe('ttrv, lr 0.02 · blue');
     await store.getState().deleteRun(id);
     expect(store.getState().runs.list).toEqual([]);
     expect(store.getState().runs.overlay).toEqual([]);

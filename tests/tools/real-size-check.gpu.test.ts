@@ -165,83 +165,61 @@ const backendAndIsolation = (out: ReturnType<typeof benchScaleTiny>) =>
     s.cross_origin_isolated,
   ]);
 
-// Two runs rather than one with `--isolation on,off`: together they took longer than one test's
-// 280 s budget beside the e2e track (2026-12-07, load 5).
-describe('bench:scale --browser on the tiny shape', () => {
-  it('measures the engine and transformers.js in headless Chromium, on WebGPU and on Wasm (isolated), and prints the JSON', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
-    try {
-      const out = benchScaleTiny(dir, ['--app-sources', 'none']);
-      expect(out.backend).toBe('browser');
-      expect(out.browser).toMatch(/\d+\.\d+/);
-      expect(backendAndIsolation(out)).toEqual([
-        ['webgpu', true],
-        ['wasm', true],
-      ]);
-      expectEngineRows(out);
-      const [gpu, wasm] = out.shapes;
-      expect(gpu.peak_gpu_bytes).toBe(gpu.peak_bytes);
-      expect(gpu.gpu_adapter.architecture).toEqual(expect.any(String));
-      expect(wasm.peak_gpu_bytes).toBeNull();
-      expect(wasm.gpu_adapter).toBeNull();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+// One run on Wasm, isolated and not, with the app's own path: the WebGPU row of the page took
+// ~170 s of CI's 20 minutes on SwiftShader (2026-12-07); WebGPU in the page stays covered by the
+// e2e suite (playground run, GPU status, lost device, out of memory) and `bench:scale --browser`
+// measures it outside CI (decision 0038).
+describe('bench:scale --browser on the tiny shape (Wasm, isolated and not, and the app path)', () => {
+  let out: ReturnType<typeof benchScaleTiny>;
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
+    out = benchScaleTiny(dir, ['--backends', 'wasm', '--isolation', 'on,off']);
   }, 300_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
-  it('runs the Wasm row in a page that is not cross-origin isolated (--isolation off): one thread', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-scale-'));
-    try {
-      const out = benchScaleTiny(dir, [
-        '--backends',
-        'wasm',
-        '--isolation',
-        'off',
-        '--app-sources',
-        'none',
-      ]);
-      expect(backendAndIsolation(out)).toEqual([['wasm', false]]);
-      expectEngineRows(out);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  it('measures the engine and transformers.js in headless Chromium, isolated (every core) and not (one thread), and prints the JSON', () => {
+    expect(out.backend).toBe('browser');
+    expect(out.browser).toMatch(/\d+\.\d+/);
+    expect(backendAndIsolation(out)).toEqual([
+      ['wasm', true],
+      ['wasm', false],
+    ]);
+    expectEngineRows(out);
+    for (const row of out.shapes) {
+      expect(row.peak_gpu_bytes).toBeNull();
+      expect(row.gpu_adapter).toBeNull();
     }
-  }, 300_000);
-});
+  });
 
-describe("bench:scale --browser on the playground's own path (tiny shape)", () => {
   it('loads and steps through the app worker from a picked folder and over HTTP, with the load split into phases', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ttrv-bench-app-'));
-    try {
-      const out = benchScaleTiny(dir, ['--app-only', '--backends', 'wasm']);
-      expect(out.shapes).toEqual([]); // --app-only
-      expect(out.app_path.map((r: { source: string }) => r.source)).toEqual(['folder', 'http']);
-      for (const r of out.app_path) {
-        expect(r).toMatchObject({ path: 'app', backend: 'wasm', weights: 'f32' });
-        expect([r.num_votes, r.max_completion_length, r.num_generations]).toEqual([2, 3, 2]);
-        const phases = Object.values(r.load_phases) as number[];
-        expect(Object.keys(r.load_phases)).toEqual([
-          'read_files_ms',
-          'convert_weights_ms',
-          'vision_session_ms',
-          'processor_ms',
-          'first_prompt_ms',
-        ]);
-        for (const ms of phases) expect(ms).toBeGreaterThan(0);
-        // Phases of the load lie within it (reading sums two reads that run side by side, and
-        // the first prompt comes after the load).
-        for (const key of ['convert_weights_ms', 'vision_session_ms', 'processor_ms'])
-          expect(r.load_phases[key]).toBeLessThanOrEqual(r.load_ms);
-        for (const key of ['load_ms', 'vote_ms', 'grpo_step_ms', 'step_ms', 'compare_ms'])
-          expect(r[key]).toBeGreaterThan(0);
-        // A step as the page runs it holds its vote and its update; the first one also prepares
-        // the prompt (the vision encoder), which a later step on the same image does not.
-        expect(r.step_ms).toBeGreaterThanOrEqual(r.vote_ms + r.grpo_step_ms);
-        expect(r.step_first_ms).toBeGreaterThan(r.load_phases.first_prompt_ms);
-        expect(r.completions_mean_length).toBeGreaterThan(0);
-        expect(r.load_average).toHaveLength(2);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    expect(out.app_path.map((r: { source: string }) => r.source)).toEqual(['folder', 'http']);
+    for (const r of out.app_path) {
+      expect(r).toMatchObject({ path: 'app', backend: 'wasm', weights: 'f32' });
+      expect([r.num_votes, r.max_completion_length, r.num_generations]).toEqual([2, 3, 2]);
+      const phases = Object.values(r.load_phases) as number[];
+      expect(Object.keys(r.load_phases)).toEqual([
+        'read_files_ms',
+        'convert_weights_ms',
+        'vision_session_ms',
+        'processor_ms',
+        'first_prompt_ms',
+      ]);
+      for (const ms of phases) expect(ms).toBeGreaterThan(0);
+      // Phases of the load lie within it (reading sums two reads that run side by side, and
+      // the first prompt comes after the load).
+      for (const key of ['convert_weights_ms', 'vision_session_ms', 'processor_ms'])
+        expect(r.load_phases[key]).toBeLessThanOrEqual(r.load_ms);
+      for (const key of ['load_ms', 'vote_ms', 'grpo_step_ms', 'step_ms', 'compare_ms'])
+        expect(r[key]).toBeGreaterThan(0);
+      // A step as the page runs it holds its vote and its update; the first one also prepares
+      // the prompt (the vision encoder), which a later step on the same image does not.
+      expect(r.step_ms).toBeGreaterThanOrEqual(r.vote_ms + r.grpo_step_ms);
+      expect(r.step_first_ms).toBeGreaterThan(r.load_phases.first_prompt_ms);
+      expect(r.completions_mean_length).toBeGreaterThan(0);
+      expect(r.load_average).toHaveLength(2);
     }
-  }, 300_000);
+  });
 });

@@ -29,7 +29,13 @@ type Props = {
 /** The stored runs: reopen, rename, delete, export, tick to overlay; and the reward comparison. */
 export function RunsPanel(props: Props) {
   const { runs, otherModel } = props;
-  const [rewards, setRewards] = useState<Reward[]>(() => [props.reward, 'frequency']);
+  // Ticked at first: the reward in use and `majority` (or `ttrv`). Not `frequency`: beside `ttrv` it
+  // makes the same update under the group baseline (its entropy term cancels, docs/results.md), so
+  // the two curves would be one.
+  const [rewards, setRewards] = useState<Reward[]>(() => [
+    props.reward,
+    props.reward === 'majority' ? 'ttrv' : 'majority',
+  ]);
   const ticked = new Set(runs.overlay.map((o) => o.id));
   const toggleReward = (reward: Reward) =>
     setRewards((now) =>

@@ -29,8 +29,10 @@ import { BENCH_OPTIONS, openNodeApp, weightFormatArg } from '../lib/node-app';
 import { benchSettings, datasetRunEcho, protocolLearningRate } from '../lib/run-settings';
 import { settingOverrides } from '../lib/setting-overrides';
 
-/** The issue's targets, checked without labels ever reaching the reward. */
-const TARGETS = { bestGain: 0.1, meanGain: 0.05, cleanDrop: 0.02, typeDrop: 0.05 };
+/** Issue 24's targets (greedy accuracy, adapted − base), checked without labels ever reaching the
+ * reward: every shifted split gains ≥ 0.08 and the best ≥ 0.10; the clean split with a shifted
+ * split's adapter loses ≤ 0.02; no question type of any split loses > 0.05. */
+const TARGETS = { bestGain: 0.1, worstGain: 0.08, cleanDrop: 0.02, typeDrop: 0.05 };
 
 type Args = {
   json: boolean;
@@ -100,12 +102,13 @@ function checkTargets(results: Record<string, SplitResult>, shifted: string[], c
   const summary = {
     best_shifted_gain: round(Math.max(...gains)) as number,
     mean_shifted_gain: round(mean(gains)) as number,
+    worst_shifted_gain: round(Math.min(...gains)) as number,
     max_clean_drop: round(Math.max(...cleanDrops)) as number,
     max_type_drop: round(Math.max(...typeDrops)) as number,
   };
   const met =
     summary.best_shifted_gain >= TARGETS.bestGain &&
-    summary.mean_shifted_gain >= TARGETS.meanGain &&
+    summary.worst_shifted_gain >= TARGETS.worstGain &&
     summary.max_clean_drop <= TARGETS.cleanDrop &&
     summary.max_type_drop <= TARGETS.typeDrop;
   return { ...summary, met };

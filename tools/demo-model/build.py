@@ -2,6 +2,8 @@
 
     nice -n 15 /usr/bin/python3 tools/demo-model/build.py   # full build (see BUILD_TIME)
     /usr/bin/python3 tools/demo-model/build.py --smoke    # seconds: tiny run into a temp dir
+    /usr/bin/python3 tools/demo-model/build.py --out DIR --trained tools/demo-model/v4-trained.pt
+        # minutes: every shipped file again from the shipped model's final weights (no training)
 
 Writes (full build, paths relative to the repository root):
     public/models/ttrv-demo-shapes/     Hub layout (configs, tokenizer, safetensors, onnx/), eval.json, README.md
@@ -515,7 +517,7 @@ def main():
     ap.add_argument("--out", default=None, help="output root (default: the repository root; a temp dir with --smoke)")
     ap.add_argument("--checkpoints", default=None, help="folder for the training checkpoints (default: a new temporary folder, logged)")
     ap.add_argument("--resume", default=None, help="continue the stopped build whose checkpoints are in this folder")
-    ap.add_argument("--trained", default=None, help="skip training: load the final weights of a build (its checkpoint folder's phase-tune.pt)")
+    ap.add_argument("--trained", default=None, help="skip training: load the final weights of a build (its checkpoint folder's phase-tune.pt; the shipped model's: tools/demo-model/v4-trained.pt)")
     ap.add_argument("--stop-at", default=None, help="PHASE or PHASE:STEP: stop (checkpointed) after that phase or at that step of it")
     args = ap.parse_args()
     tmp = None

@@ -21,6 +21,8 @@ type Props = {
   height?: number;
   yRange?: [number, number];
   testId?: string;
+  /** Show each series' value at the cursor in the legend (off: names only, one short line). */
+  legendValues?: boolean;
 };
 
 function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
@@ -32,7 +34,7 @@ function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
 const STEP_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 function buildOptions(props: Props, width: number): uPlot.Options {
-  const { series, height = 160, yRange } = props;
+  const { series, height = 160, yRange, legendValues = true } = props;
   const bands: uPlot.Band[] = [];
   series.forEach((s, i) => {
     const to = s.fillTo ? series.findIndex((other) => other.label === s.fillTo) : -1;
@@ -41,7 +43,7 @@ function buildOptions(props: Props, width: number): uPlot.Options {
   return {
     width,
     height,
-    legend: { show: series.length > 1 },
+    legend: { show: series.length > 1, live: legendValues },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false }, y: yRange ? { range: yRange } : {} },
     // Steps are whole numbers: no ticks at step 1.2.

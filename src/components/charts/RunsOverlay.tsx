@@ -43,6 +43,7 @@ export function RunsOverlay({ runs }: Props) {
           steps={steps}
           series={charts[c] ?? []}
           testId={chart.id}
+          legendValues={false}
         />
       ))}
     </div>

@@ -1,4 +1,4 @@
-// The product path: a shifted sample the base model is unsure about, a run of TTRV steps with
+// The product path: the first shifted sample (the base model is unsure about it), a run of TTRV steps with
 // live charts, base vs adapted answers, and the adapter taken home and brought back.
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
@@ -29,17 +29,13 @@ test('TTRV raises agreement on a shifted image, and the adapter survives export 
   test.setTimeout(900_000);
   await openPlayground(page);
 
-  // A shifted sample on which the base model disagrees with itself.
-  let chosen: DemoSample | null = null;
-  for (const sample of SAMPLES.filter((s) => s.shifted)) {
-    await pickSample(page, sample);
-    if ((await baseAgreement(page)) <= 0.8) {
-      chosen = sample;
-      break;
-    }
-  }
-  expect(chosen, 'a shifted sample where the base model disagrees with itself').not.toBeNull();
-  const sample = chosen as DemoSample;
+  // The first shifted sample, not a chosen one (the README's screenshot is this run): the base
+  // model must be unsure there, or a run has nothing to show.
+  const sample = SAMPLES.find((s) => s.shifted) as DemoSample;
+  await pickSample(page, sample);
+  expect(await baseAgreement(page), 'the base model disagrees with itself').toBeLessThanOrEqual(
+    0.8,
+  );
 
   // The playground's own defaults: the run stops by itself at early_stop_agreement (converged) or
   // at max_steps (finished).

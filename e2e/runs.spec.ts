@@ -13,7 +13,10 @@ const COMPARE_STEPS = Number(process.env.E2E_COMPARE_STEPS ?? 3);
 
 /** A demo sample (the first, or the first shifted one), and settings that keep a step short. */
 async function smallRun(page: Page, maxSteps: number, shifted = false): Promise<void> {
-  await page.locator(shifted ? '.sample[title*="(shifted)"]' : '.sample').first().click();
+  await page
+    .locator(shifted ? '.sample[title*="(shifted)"]' : '.sample')
+    .first()
+    .click();
   await expect(page.getByTestId('image-preview')).toBeVisible();
   await page.getByTestId('setting-num_votes').fill('8');
   await page.getByTestId('setting-num_generations').fill('4');

@@ -97,13 +97,14 @@ export const DEFAULT_TTRV_CONFIG: Readonly<TtrvConfig> = {
   // demo model v2 (`npm run bench:converge`, docs/decisions/0019-single-image-defaults.md): 5e-4
   // for 10 steps converged on 23.6 % of the items and kept the base majority on 52.8 %; 3e-3 for
   // up to 20 steps with early stop at 0.9 converged on 50 % (median 7 steps) and kept it on 77.8 %.
-  // On v3 (shipped) the same 3e-3 converges on 83.3 % (median 10); 2e-3 on 75 % (docs/decisions/0023-demo-model-v3-ships.md
-  // "Demo model v3 ships"). (On v1, dataset mode: 5e-4 kept every split within ±0.007.)
+  // On v3 the same 3e-3 converged on 83.3 % (median 10), 2e-3 on 75 % (docs/decisions/0023); on v4
+  // (shipped) 3e-3 converges on 94.4 % (median 6) and keeps the majority on 83.3 % (docs/results.md).
+  // (On v1, dataset mode: 5e-4 kept every split within ±0.007.)
   learning_rate: 3e-3,
   // verl's (TTRV's) default is a constant rate without warm-up.
   lr_scheduler_type: 'constant_with_warmup',
   warmup_steps: 0,
-  // A single-image run's budget; on v3 the converging items needed a median of 10 steps (v2: 7).
+  // A single-image run's budget; on v4 the converging items need a median of 6 steps (v3: 10).
   max_steps: 20,
   max_grad_norm: 1.0,
   weight_decay: 0.01,

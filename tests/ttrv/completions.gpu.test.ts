@@ -3,9 +3,7 @@
 // per-token log-probs before and after the update, for a reward from votes, from views and with
 // the perception term. With a learning rate of 0 the adapter does not move, so "after"
 // (teacher-forced) must equal "before" (as sampled): the two are the same quantity.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { RawImage } from '@huggingface/transformers';
+import type { RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
 import type { StepCompletion } from '../../src/protocol';
@@ -15,7 +13,7 @@ import { addedViews, disposeTrainState, freshTrainState, ttrvStep } from '../../
 import type { PreparedPrompt, VisionLanguageModel } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt, prepareViewPrompts } from '../../src/vlm/visionLanguageModel';
 import { type NodeApp, openNodeApp } from '../../tools/lib/node-app';
-import { REPO_ROOT } from '../../tools/lib/repo-root';
+import { firstCleanSample } from './sample-image';
 
 const BASE: PlaygroundSettings = {
   ...DEFAULT_SETTINGS,
@@ -35,8 +33,7 @@ describe('a step’s completions', () => {
   beforeAll(async () => {
     app = await openNodeApp('wasm');
     vlm = app.vlm;
-    const png = readFileSync(path.join(REPO_ROOT, 'public/samples/clean-0000.png'));
-    image = await RawImage.fromBlob(new Blob([png]));
+    image = await firstCleanSample();
   });
 
   afterAll(async () => {

@@ -2,9 +2,7 @@
 // beside the image and never voted on; it re-scores the image's trained completions (an auxiliary
 // group), the metrics report how much the answers lean on the image, and perception_coef 0 is
 // TTRV's own step, weights and all.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { RawImage } from '@huggingface/transformers';
+import type { RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionLogprobs, exportLoraTensors } from '../../src/engine';
 import { loraSettingsOf } from '../../src/layout/loraSettings';
@@ -22,7 +20,7 @@ import {
 import type { PreparedPrompt, VisionLanguageModel } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt, prepareViewPrompts } from '../../src/vlm/visionLanguageModel';
 import { type NodeApp, openNodeApp } from '../../tools/lib/node-app';
-import { REPO_ROOT } from '../../tools/lib/repo-root';
+import { firstCleanSample } from './sample-image';
 
 const CONFIG: PlaygroundSettings = {
   ...DEFAULT_SETTINGS,
@@ -54,8 +52,7 @@ describe('a perception step', () => {
   beforeAll(async () => {
     app = await openNodeApp('wasm');
     vlm = app.vlm;
-    const png = readFileSync(path.join(REPO_ROOT, 'public/samples/clean-0000.png'));
-    image = await RawImage.fromBlob(new Blob([png]));
+    image = await firstCleanSample();
     const original = await preparePrompt(vlm, image, QUESTION);
     prompts.push(original, ...(await prepareViewPrompts(vlm, image, QUESTION, addedViews(CONFIG))));
   });

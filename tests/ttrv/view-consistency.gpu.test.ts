@@ -1,9 +1,7 @@
 // A view_consistency step on the shipped demo model, in Node on Wasm: the vision encoder runs
 // once per view, each view is voted and trained as a group of its own, every reward is its
 // answer's share of the votes of all the views, and one view is the frequency reward's step.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { RawImage } from '@huggingface/transformers';
+import type { RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewVoteAnswer } from '../../src/dataset/run';
 import { exportLoraTensors } from '../../src/engine';
@@ -23,7 +21,7 @@ import {
 import type { PreparedPrompt, VisionLanguageModel } from '../../src/vlm/visionLanguageModel';
 import { preparePrompt, prepareViewPrompts } from '../../src/vlm/visionLanguageModel';
 import { type NodeApp, openNodeApp } from '../../tools/lib/node-app';
-import { REPO_ROOT } from '../../tools/lib/repo-root';
+import { firstCleanSample } from './sample-image';
 
 const CONFIG: PlaygroundSettings = {
   ...DEFAULT_SETTINGS,
@@ -57,8 +55,7 @@ describe('a view_consistency step', () => {
       return encoder(inputs);
     };
     vlm = { ...app.vlm, vision: counted as unknown as VisionLanguageModel['vision'] };
-    const png = readFileSync(path.join(REPO_ROOT, 'public/samples/clean-0000.png'));
-    image = await RawImage.fromBlob(new Blob([png]));
+    image = await firstCleanSample();
   });
 
   afterAll(async () => {

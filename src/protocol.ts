@@ -124,7 +124,9 @@ export type LoadPhase =
  * piece by piece, the time spent in each over the whole load). */
 export type LoadProgress =
   | { kind: 'bytes'; file: string; loaded: number; total: number }
-  | { kind: 'phase'; phase: LoadPhase; ms: number | null };
+  | { kind: 'phase'; phase: LoadPhase; ms: number | null }
+  /** The vision encoder's session failed after the model was reported ready: it is unusable. */
+  | { kind: 'failed'; message: string };
 
 export type ModelInfo = {
   id: string;

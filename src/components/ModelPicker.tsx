@@ -105,6 +105,9 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
     onLoad({ ...source, ...formats });
   };
   const busy = model.state === 'loading';
+  /** Ready, with the vision encoder's session still being created (a step waits for it). */
+  const visionPending =
+    model.state === 'ready' && typeof model.phases['vision-session'] !== 'number';
   const files = Object.entries(model.progress);
   return (
     <section className="model-picker">
@@ -191,7 +194,13 @@ export function ModelPicker({ model, estimate, device, onLoad, onEstimate }: Pro
           {model.info.notes.join(' ')}
         </p>
       )}
-      {busy && (
+      {visionPending && (
+        <p className="hint" data-testid="vision-pending">
+          Ready for an image and a question; the vision encoder is still loading, and the first step
+          waits for it.
+        </p>
+      )}
+      {(busy || visionPending) && (
         <ul className="download-progress" data-testid="download-progress">
           {LOAD_PHASES.map(([phase, label]) => (
             <PhaseRow key={phase} label={label} ms={model.phases[phase]} />

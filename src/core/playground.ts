@@ -16,7 +16,6 @@ import type { OpenedDataset } from '../dataset/run';
 import { openDataset, runDataset } from '../dataset/run';
 import type { TrainState } from '../engine';
 import {
-  disposeModel,
   exportLoraTensors,
   importLoraTensors,
   initTrainState,
@@ -58,6 +57,7 @@ import {
 } from '../ttrv/step';
 import type { PreparedPrompt, VisionLanguageModel } from '../vlm/visionLanguageModel';
 import {
+  disposeVisionLanguageModel,
   estimateVisionLanguageModel,
   loadVisionLanguageModel,
   preparePrompt,
@@ -323,7 +323,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
             shaderF16: gpu?.shaderF16 ?? false,
             onProgress,
           }),
-        (garbage) => disposeModel(garbage.text),
+        disposeVisionLanguageModel,
       ).catch((error: unknown) => {
         const failed = asPlaygroundError(error);
         if (failed.code !== 'internal') throw failed;
@@ -331,7 +331,7 @@ export function createPlayground(host: PlaygroundHost): Playground {
       });
       dropPrompt();
       dropAdapter();
-      if (vlm) disposeModel(vlm.text);
+      if (vlm) disposeVisionLanguageModel(vlm);
       vlm = loaded;
       const c = loaded.text.config;
       return {

@@ -8,6 +8,7 @@ import type { Device } from '@jax-js/jax';
 import { numpy as np } from '@jax-js/jax';
 import type { TextModel, WeightFormat } from '../engine';
 import { disposeModel, embedPrompt, loadTextModel, planTextModel, weightDevice } from '../engine';
+import { messageOf, PlaygroundError } from '../errors';
 import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
 import { httpRangeReader } from '../net/httpRangeReader';
@@ -19,8 +20,11 @@ export type VisionLanguageModel = {
   id: string;
   label: string;
   processor: Processor;
-  vision: PreTrainedModel;
-  /** The vision encoder's file as loaded (a fallback when the one asked for is missing). */
+  /** The vision encoder's session, created after the model is reported ready: the person picks
+   * an image and types meanwhile, and the first prompt waits for it (decision 0051). It rejects
+   * with a sentence that says to load the model again. */
+  vision: Promise<PreTrainedModel>;
+  /** The vision encoder's file it loads (a fallback when the one asked for is missing). */
   visionDtype: VisionDtype;
   text: TextModel;
   /** What the user should know about how it loaded (fallbacks). */
@@ -65,10 +69,11 @@ function phase<T>(
 }
 
 /**
- * The processor, the vision encoder and the text weights, loaded side by side: while one waits
- * for bytes or for onnxruntime-web's Wasm to compile, another converts weights (the worker has one
- * thread; onnxruntime-web compiles its Wasm and the browser reads files off it). Each phase is
- * reported as it starts and ends.
+ * The processor and the text weights, loaded side by side (while one waits for bytes, the other
+ * converts: the worker has one thread), and which vision encoder file exists. The vision
+ * encoder's session is created after them: on the CPU onnxruntime-web builds it on this same
+ * thread for seconds, work the person need not wait for before picking an image. Each phase is
+ * reported as it starts and ends, the vision encoder's after this returns.
  */
 export async function loadVisionLanguageModel(
   choice: ModelChoice,
@@ -101,39 +106,54 @@ export async function loadVisionLanguageModel(
   const processor = phase(onProgress, 'processor', () =>
     AutoProcessor.from_pretrained(source.id, { progress_callback }),
   );
-  // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
-  // embedding graphs are never downloaded. The demo model ships fp32 only.
   const notes: string[] = [];
-  onProgress({ kind: 'phase', phase: 'vision-file', ms: null });
-  visionFile.started = performance.now();
-  const vision = loadVisionEncoder(
+  const visionDtype = chooseVisionDtype(
     source.id,
     visionDtypes(choice, opts.shaderF16, notes),
     async (file) => (await fileSize(`${source.baseUrl}/${file}`, source.fetchFn)) !== null,
-    (dtype) =>
-      PreTrainedModel.from_pretrained(source.id, {
-        model_file_name: 'vision_encoder',
-        dtype,
-        device: opts.visionDevice,
-        progress_callback,
-      }),
     notes,
-  ).then((loaded) => {
-    const ms = performance.now() - (visionFile.read ?? visionFile.started);
-    onProgress({ kind: 'phase', phase: 'vision-session', ms });
-    return loaded;
-  });
+  );
   const text = loadText(source, hubConfig, choice.weights ?? 'f32', opts);
-  const [p, v, t] = await Promise.allSettled([processor, vision, text]);
-  if (p.status === 'fulfilled' && v.status === 'fulfilled' && t.status === 'fulfilled') {
-    const { vision: encoder, dtype: visionDtype } = v.value;
-    const { id, label } = source;
-    return { id, label, processor: p.value, vision: encoder, visionDtype, text: t.value, notes };
+  const [p, d, t] = await Promise.allSettled([processor, visionDtype, text]);
+  if (p.status !== 'fulfilled' || d.status !== 'fulfilled' || t.status !== 'fulfilled') {
+    // One part failed: release what the others loaded, and say what failed.
+    if (t.status === 'fulfilled') disposeModel(t.value);
+    throw [p, d, t].find((r) => r.status === 'rejected')?.reason;
   }
-  // One part failed: release what the others loaded, and say what failed.
-  if (t.status === 'fulfilled') disposeModel(t.value);
-  if (v.status === 'fulfilled') await v.value.vision.dispose();
-  throw [p, v, t].find((r) => r.status === 'rejected')?.reason;
+  // Only the vision encoder: the language model runs in our engine, so the ONNX decoder and
+  // embedding graphs are never downloaded. The demo model ships fp32 only.
+  onProgress({ kind: 'phase', phase: 'vision-file', ms: null });
+  visionFile.started = performance.now();
+  const vision = PreTrainedModel.from_pretrained(source.id, {
+    model_file_name: 'vision_encoder',
+    dtype: d.value,
+    device: opts.visionDevice,
+    progress_callback,
+  }).then(
+    (encoder) => {
+      const ms = performance.now() - (visionFile.read ?? visionFile.started);
+      onProgress({ kind: 'phase', phase: 'vision-session', ms });
+      return encoder;
+    },
+    (error: unknown) => {
+      const message = `${source.label}'s vision encoder (${visionEncoderFile(d.value)}) did not load: ${messageOf(error)}. Load the model again`;
+      onProgress({ kind: 'failed', message });
+      throw new PlaygroundError('load-failed', `${message}.`);
+    },
+  );
+  // Nobody may await it before a step: its failure is reported by the step that needs it.
+  vision.catch(() => {});
+  const { id, label } = source;
+  return { id, label, processor: p.value, vision, visionDtype: d.value, text: t.value, notes };
+}
+
+/** Releases the text model's weights and, once created, the vision encoder's session. */
+export function disposeVisionLanguageModel(vlm: VisionLanguageModel): void {
+  disposeModel(vlm.text);
+  vlm.vision.then(
+    (encoder) => encoder.dispose(),
+    () => {},
+  );
 }
 
 /** The text model from model.safetensors (cached as it downloads over the network, not from a folder), with the
@@ -187,21 +207,19 @@ export function visionEncoderFile(dtype: VisionDtype): string {
 }
 
 /** The first dtype whose file the repo has; a missing file is a note, not a failure. */
-export async function loadVisionEncoder<T>(
+export async function chooseVisionDtype(
   label: string,
   dtypes: readonly VisionDtype[],
   exists: (file: string) => Promise<boolean>,
-  load: (dtype: VisionDtype) => Promise<T>,
   notes: string[],
-): Promise<{ vision: T; dtype: VisionDtype }> {
+): Promise<VisionDtype> {
   for (const [i, dtype] of dtypes.entries()) {
     if (!(await exists(visionEncoderFile(dtype)))) {
       notes.push(`${label} has no ${dtype} vision encoder (${visionEncoderFile(dtype)}).`);
       continue;
     }
-    const vision = await load(dtype);
     if (i > 0) notes.push(`The vision encoder runs in ${dtype}.`);
-    return { vision, dtype };
+    return dtype;
   }
   throw new Error(
     `${label} has none of the vision encoder files ${dtypes.map(visionEncoderFile).join(', ')}.`,
@@ -248,14 +266,13 @@ export async function estimateVisionLanguageModel(
     if (!sizes.has(file)) sizes.set(file, fileSize(`${source.baseUrl}/${file}`, source.fetchFn));
     return sizes.get(file) as Promise<number | null>;
   };
-  const vision = await loadVisionEncoder(
+  const vision = await chooseVisionDtype(
     source.id,
     visionDtypes(choice, opts.shaderF16, notes),
     async (file) => (await size(file)) !== null,
-    async (dtype) => (await size(visionEncoderFile(dtype))) as number,
     notes,
   ).then(
-    ({ vision: fileBytes, dtype }) => ({ dtype, fileBytes }),
+    async (dtype) => ({ dtype, fileBytes: (await size(visionEncoderFile(dtype))) as number }),
     (error: unknown) => {
       notes.push(error instanceof Error ? error.message : String(error));
       return null;
@@ -300,7 +317,8 @@ export async function preparePrompt(
 ): Promise<PreparedPrompt> {
   const text = imageQuestionPrompt(vlm.processor, question);
   const inputs = await vlm.processor(text, [image], { do_image_splitting: false });
-  const { image_features } = await vlm.vision({
+  const encoder = await vlm.vision;
+  const { image_features } = await encoder({
     pixel_values: inputs.pixel_values,
     pixel_attention_mask: inputs.pixel_attention_mask,
   });

@@ -10,7 +10,7 @@ import { createPlayground, type GuardedDevice, type Playground } from '../../src
 import { datasetRunSettings } from '../../src/dataset/schedule';
 import { PlaygroundError } from '../../src/errors';
 import { unpackAdapterZip } from '../../src/formats/peftAdapter';
-import type { StepReport } from '../../src/protocol';
+import type { LoadProgress, StepReport } from '../../src/protocol';
 import { learningRateAt } from '../../src/rl/schedule';
 import { DEFAULT_SETTINGS, type PlaygroundSettings } from '../../src/settings';
 import { nodePlaygroundHost, type ServedApp, serveDemoApp } from '../../tools/lib/node-app';
@@ -30,9 +30,8 @@ function fileOf(relative: string, pickedAs = path.basename(relative)): File {
   return file;
 }
 
-/** The files of a fixture folder as <input webkitdirectory> gives them. */
-function pickedFolder(name: string): File[] {
-  const root = `tests/fixtures/dataset-folder/${name}`;
+/** The files of a folder as <input webkitdirectory> gives them (a dataset fixture by default). */
+function pickedFolder(name: string, root = `tests/fixtures/dataset-folder/${name}`): File[] {
   const walk = (dir: string): string[] =>
     readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
       entry.isDirectory() ? walk(`${dir}/${entry.name}`) : [`${dir}/${entry.name}`],
@@ -313,6 +312,44 @@ describe('loading with quantised text weights and a vision dtype the repo lacks'
       await playground.setImage(fileOf('public/samples/clean-0000.png'));
       const report = await playground.step(QUESTION, CONFIG);
       expect(report.metrics.step).toBe(1);
+      expect(Number.isFinite(report.metrics.loss)).toBe(true);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('a vision encoder that fails after the model is reported ready', () => {
+  it('reports the failure, refuses the step with a sentence that names the fix, and a good model loads after it', async () => {
+    await init('wasm');
+    defaultDevice('wasm');
+    const served = await serveDemoApp();
+    try {
+      const playground = createPlayground(nodePlaygroundHost(served));
+      // The demo model's folder with a vision encoder file that exists but is no ONNX model.
+      const files = pickedFolder('broken-vision', 'public/models/ttrv-demo-shapes').map((file) =>
+        file.webkitRelativePath === 'broken-vision/onnx/vision_encoder.onnx'
+          ? fileOf('public/models/ttrv-demo-shapes/config.json', file.webkitRelativePath)
+          : file,
+      );
+      const reports: LoadProgress[] = [];
+      const info = await playground.loadModel({ kind: 'folder', files }, (p) => reports.push(p));
+      expect(info.visionDtype).toBe('fp32');
+      await playground.setImage(fileOf('public/samples/clean-0000.png'));
+      const failed = await playground.step(QUESTION, CONFIG).then(
+        () => null,
+        (error: unknown) => error as PlaygroundError,
+      );
+      expect(failed?.code).toBe('load-failed');
+      expect(failed?.message).toMatch(
+        /vision encoder \(onnx\/vision_encoder\.onnx\) did not load: .+\. Load the model again\.$/,
+      );
+      expect(reports.filter((p) => p.kind === 'failed')).toHaveLength(1);
+      expect(reports.some((p) => p.kind === 'phase' && p.phase === 'vision-session' && p.ms)).toBe(
+        false,
+      );
+      await playground.loadModel({ kind: 'demo' }, () => {});
+      const report = await playground.step(QUESTION, CONFIG);
       expect(Number.isFinite(report.metrics.loss)).toBe(true);
     } finally {
       await served.close();

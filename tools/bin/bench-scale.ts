@@ -52,14 +52,19 @@
 //                        reach the browser, as with "Local folder…"); http: served at the URL the
 //                        app reads the demo model from (Range requests and the Cache API copy
 //                        that makes a cut download resume, as from the Hub)
-//   load_ms              loadModel as the page waits for it
+//   load_ms              loadModel as the page waits for it: until the model is reported ready
+//                        (text weights, processor, which vision file exists)
+//   vision_ready_ms      from the same start until the vision encoder's session exists: it is
+//                        created after "ready", while a person picks an image (decision 0051)
 //   load_phases          read_files_ms (the vision encoder's file + the waits for text-weight
 //                        bytes), convert_weights_ms (text weights to the device format),
 //                        vision_session_ms (onnxruntime-web's session, its Wasm start included),
 //                        processor_ms (processor and tokenizer): the loader's own reports; they
-//                        run side by side, so they may sum to more than load_ms. first_prompt_ms:
-//                        the first step's prompt (processor on the image, the vision encoder's
-//                        pass, the embeddings), paid once per image and question, after the load
+//                        run side by side, so they may sum to more than vision_ready_ms.
+//                        first_prompt_ms: the first step's prompt (processor on the image, the
+//                        vision encoder's pass, the embeddings), paid once per image and question;
+//                        the benchmark steps as soon as the model is ready, so it includes the
+//                        wait for the vision session
 //   step_first_ms / step_ms  the page's step() call, first (prompt + compilation) and second
 //   vote_ms / grpo_step_ms   the second step's vote and update as the worker reports them
 //                        (num_votes = rows, max_completion_length = new_tokens, num_generations =

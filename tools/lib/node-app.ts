@@ -152,6 +152,7 @@ export async function openNodeApp(
       onProgress: () => {},
     },
   );
+  await vlm.vision; // created after the load returns; env.useFS below must not change its reads
   env.useFS = true; // the transformers.js baseline (bench-engine.transformers.ts) reads files
   return {
     origin: served.origin,

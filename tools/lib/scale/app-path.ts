@@ -45,6 +45,7 @@ export function appEntry(run: AppPathRun, r: AppResult, load: [number, number]) 
     vision_dtype: r.info.visionDtype,
     params_text: run.build.params_text,
     load_ms: ms(r.loadMs),
+    vision_ready_ms: ms(r.visionReadyMs),
     load_phases: {
       read_files_ms: ms((p['vision-file'] ?? 0) + (p['text-file'] ?? 0)),
       convert_weights_ms: ms(p['text-convert'] ?? 0),

@@ -52,17 +52,6 @@ export async function resumableReader(
   const cachedSize = await cache?.match(sizeKey);
   let totalBytes: number | undefined = cachedSize ? Number(await cachedSize.text()) : undefined;
   let loaded = 0;
-  /** Pieces still being written: the weights convert meanwhile (writing 650 MB into the cache
-   * piece by piece, waited for, tripled a 256M load's waits for bytes; decision 0051). */
-  const writing = new Set<Promise<void>>();
-  const keep = (key: string, body: BodyInit) => {
-    if (!cache) return;
-    const written: Promise<void> = cache
-      .put(key, new Response(body))
-      .catch(() => {})
-      .finally(() => writing.delete(written));
-    writing.add(written);
-  };
   const piece = async (start: number, end: number): Promise<Uint8Array> => {
     const key = pieceKey(url, start, end);
     const hit = await cache?.match(key);
@@ -71,19 +60,17 @@ export async function resumableReader(
     try {
       bytes = await read(start, end);
     } catch (error) {
-      // What the message promises: every piece that arrived is kept before it is said.
-      await Promise.all(writing);
       const reason = error instanceof Error ? error.message : String(error);
       throw new DownloadError(
         `Download of ${url} stopped at byte ${start.toLocaleString()}: ${reason}. ` +
           'Retry to resume: the parts already downloaded are kept.',
       );
     }
-    keep(key, bytes.slice().buffer);
+    await cache?.put(key, new Response(bytes.slice().buffer)).catch(() => {});
     const size = read.totalBytes?.();
     if (size !== undefined && totalBytes === undefined) {
       totalBytes = size;
-      keep(sizeKey, String(size));
+      await cache?.put(sizeKey, new Response(String(size))).catch(() => {});
     }
     return bytes;
   };

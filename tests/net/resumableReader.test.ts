@@ -1,6 +1,7 @@
 // The resumable download (src/net/resumableReader.ts) against a Cache API whose writes take time,
-// as a browser's do: pieces are written while the next ones are read, and a failed read says
-// "the parts already downloaded are kept" only once they are.
+// as a browser's do: a failed read says "the parts already downloaded are kept" only once they
+// are, and a retry reads only the rest. (It had no test of its own; e2e/bad-input covers it in a
+// page.)
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RangeReader } from '../../src/formats/safetensors';
 import { DownloadError, PIECE_BYTES, resumableReader } from '../../src/net/resumableReader';

@@ -2,7 +2,14 @@
 // for single-image and dataset runs, and what a lost GPU leaves usable.
 import { describe, expect, it, vi } from 'vitest';
 import { PlaygroundError } from '../../src/errors';
-import type { Comparison, DatasetProgress, DatasetReport, StepReport } from '../../src/protocol';
+import type {
+  Comparison,
+  DatasetProgress,
+  DatasetReport,
+  LoadProgress,
+  ModelInfo,
+  StepReport,
+} from '../../src/protocol';
 import type { StepMetrics } from '../../src/rl/metrics';
 import { canCompute, cpuStepCost, createPlaygroundStore, type WorkerApi } from '../../src/store';
 import { estimateKey } from '../../src/store/session';
@@ -384,5 +391,55 @@ describe('what a step costs on the CPU', () => {
     // On a GPU the status bar shows the adapter instead.
     store.setState({ gpu: { state: 'checking' } });
     expect(cpuStepCost(store.getState())).toBeNull();
+  });
+});
+
+describe('loading a model', () => {
+  /** A worker whose loads finish when the test says, keeping each load's progress callback. */
+  function loadingWorker() {
+    const loads: { onProgress: (p: LoadProgress) => void; resolve: (info: ModelInfo) => void }[] =
+      [];
+    const worker = {
+      loadModel: vi.fn(
+        (_choice: unknown, onProgress: (p: LoadProgress) => void) =>
+          new Promise<ModelInfo>((resolve) => loads.push({ onProgress, resolve })),
+      ),
+    };
+    return { worker, loads };
+  }
+  const info = (label: string) =>
+    ({ label, visionDtype: 'fp32', notes: [] }) as unknown as ModelInfo;
+
+  it("shows the vision encoder's phases after ready, turns a failure there into an error, and ignores a replaced load's reports", async () => {
+    const { worker, loads } = loadingWorker();
+    const store = createPlaygroundStore(worker as unknown as WorkerApi);
+    const first = store.getState().loadModel({ kind: 'demo' });
+    loads[0]?.onProgress({ kind: 'phase', phase: 'text-convert', ms: 12 });
+    loads[0]?.resolve(info('demo'));
+    await first;
+    // Ready, and the vision encoder's session is still being created.
+    loads[0]?.onProgress({ kind: 'phase', phase: 'vision-session', ms: null });
+    expect(store.getState().model).toMatchObject({
+      state: 'ready',
+      phases: { 'text-convert': 12, 'vision-session': null },
+    });
+    loads[0]?.onProgress({ kind: 'phase', phase: 'vision-session', ms: 3400 });
+    expect(store.getState().model.phases['vision-session']).toBe(3400);
+
+    // Another model: the first load's late reports change nothing of it.
+    const second = store.getState().loadModel({ kind: 'hub', id: 'a/b' });
+    loads[1]?.resolve(info('a/b'));
+    await second;
+    loads[0]?.onProgress({ kind: 'failed', message: 'stale' });
+    expect(store.getState().model).toMatchObject({ state: 'ready', label: 'a/b', phases: {} });
+    // Its own vision encoder failing after ready makes the model unusable, and says so.
+    loads[1]?.onProgress({ kind: 'failed', message: "a/b's vision encoder did not load" });
+    expect(store.getState().model).toMatchObject({
+      state: 'error',
+      message: "a/b's vision encoder did not load",
+    });
+    expect(store.getState().error).toBe(
+      "Loading the model failed: a/b's vision encoder did not load.",
+    );
   });
 });

@@ -1,6 +1,7 @@
 // The page describes the model that is loaded: the picker's estimate line follows the source a
 // person loads (here the demo model's own files picked as a local folder), and without WebGPU the
-// status bar says what a step costs at the loaded size, measured in the page (issue 26).
+// status bar says what a step costs at the loaded size, measured in the page (issue 26). The
+// vision encoder's session, created after "ready", is shown loading until it is there.
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { openPlayground, stepCount, withoutWebGpu } from './helpers';
@@ -27,6 +28,10 @@ test('a picked folder replaces the demo estimate, and the CPU line says what a s
     /^Local folder: ttrv-demo-shapes: reads [\d.]+ MB of text weights \+ [\d.]+ MB vision encoder \(fp32\) from the folder; text weights in memory \(CPU\)/,
   );
   await expect(estimate).not.toContainText('Built-in demo model');
+  // The vision encoder's session comes after "ready": the progress list stays until its phases
+  // have ended, then closes with every phase done.
+  await expect(page.getByTestId('vision-pending')).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByTestId('download-progress')).toHaveCount(0);
 
   await page.locator('.sample').nth(0).click();
   await expect(page.getByTestId('image-preview')).toBeVisible();

@@ -49,12 +49,15 @@ describe('a view_consistency step', () => {
   beforeAll(async () => {
     app = await openNodeApp('wasm');
     // The vision encoder, counted: transformers.js models are called as functions.
-    const encoder = app.vlm.vision as unknown as (inputs: unknown) => Promise<unknown>;
+    const encoder = (await app.vlm.vision) as unknown as (inputs: unknown) => Promise<unknown>;
     const counted = (inputs: unknown) => {
       visionRuns += 1;
       return encoder(inputs);
     };
-    vlm = { ...app.vlm, vision: counted as unknown as VisionLanguageModel['vision'] };
+    vlm = {
+      ...app.vlm,
+      vision: Promise.resolve(counted) as unknown as VisionLanguageModel['vision'],
+    };
     image = await firstCleanSample();
   });
 

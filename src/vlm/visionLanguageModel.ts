@@ -141,7 +141,8 @@ export async function loadVisionLanguageModel(
       throw new PlaygroundError('load-failed', `${message}.`);
     },
   );
-  // Nobody may await it before a step: its failure is reported by the step that needs it.
+  // Nothing awaits it until a prompt needs it; a failure before then is reported above, not left
+  // as an unhandled rejection.
   vision.catch(() => {});
   const { id, label } = source;
   return { id, label, processor: p.value, vision, visionDtype: d.value, text: t.value, notes };

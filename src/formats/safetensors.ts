@@ -61,6 +61,9 @@ export interface SafetensorsFile {
  */
 export type RangeReader = ((start: number, end: number) => Promise<Uint8Array>) & {
   totalBytes?: () => number | undefined;
+  /** Lets go of what the reader holds open (a response still arriving); the one who made the
+   * reader calls it once the last read is done. */
+  close?: () => void;
 };
 
 /** The header length from the file's first 8 bytes (u64, little-endian). */

@@ -11,7 +11,7 @@ import { disposeModel, embedPrompt, loadTextModel, planTextModel, weightDevice }
 import { messageOf, PlaygroundError } from '../errors';
 import { applyView, describeView, type ViewPlan } from '../image/augment';
 import type { ModelChoice, ModelEstimate, VisionDtype } from '../models';
-import { httpRangeReader } from '../net/httpRangeReader';
+import { httpRangeReader, httpRangeStream } from '../net/httpRangeReader';
 import { countingReader, resumableReader } from '../net/resumableReader';
 import type { LoadPhase, LoadProgress } from '../protocol';
 import { type ResolvedModel, resolveModel } from './modelSource';
@@ -169,14 +169,17 @@ async function loadText(
   const url = `${source.baseUrl}/model.safetensors`;
   const file = 'model.safetensors (text model)';
   const progress = (loaded: number) => onProgress({ kind: 'bytes', file, loaded, total: 0 });
-  const reader = httpRangeReader(url, source.fetchFn);
   const read = source.cacheWeights
-    ? await resumableReader(url, reader, progress)
-    : countingReader(reader, progress);
+    ? await resumableReader(url, httpRangeStream(url, source.fetchFn), progress)
+    : countingReader(httpRangeReader(url, source.fetchFn), progress);
   onProgress({ kind: 'phase', phase: 'text-file', ms: null });
   onProgress({ kind: 'phase', phase: 'text-convert', ms: null });
   const timings = { readWaitMs: 0, convertMs: 0 };
-  const text = await loadTextModel(hubConfig, read, { device: opts.device, format, timings });
+  const text = await loadTextModel(hubConfig, read, {
+    device: opts.device,
+    format,
+    timings,
+  }).finally(() => read.close?.());
   onProgress({ kind: 'phase', phase: 'text-file', ms: timings.readWaitMs });
   onProgress({ kind: 'phase', phase: 'text-convert', ms: timings.convertMs });
   return text;

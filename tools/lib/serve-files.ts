@@ -28,11 +28,12 @@ export type RangeServer = {
   close(): Promise<void>;
 };
 
-/** The byte range a request asks for, [start, end), or null for the whole file. */
+/** The byte range a request asks for, [start, end), or null for the whole file; `bytes=N-` runs
+ * to the end, as the app's resumable download asks. */
 function askedRange(req: IncomingMessage, size: number): [number, number] | null {
-  const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   if (!range) return null;
-  return [Number(range[1]), Math.min(Number(range[2]) + 1, size)];
+  return [Number(range[1]), range[2] ? Math.min(Number(range[2]) + 1, size) : size];
 }
 
 function rangeHeaders(start: number, end: number, size: number) {

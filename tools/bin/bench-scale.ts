@@ -52,8 +52,9 @@
 //                        reach the browser, as with "Local folder…"); http: served at the URL the
 //                        app reads the demo model from (Range requests and the Cache API copy
 //                        that makes a cut download resume, as from the Hub)
-//   load_ms              loadModel as the page waits for it: until the model is reported ready
-//                        (text weights, processor, which vision file exists)
+//   load_ms              loadModel as the page waits for it, from a worker that has started: until
+//                        the model is reported ready (text weights, processor, which vision file
+//                        exists)
 //   vision_ready_ms      from the same start until the vision encoder's session exists: it is
 //                        created after "ready", while a person picks an image (decision 0051)
 //   load_phases          read_files_ms (the vision encoder's file + the waits for text-weight

@@ -65,9 +65,10 @@ async function fakeHub(): Promise<{ url: string; close: () => Promise<void> }> {
       const cdn = `http://127.0.0.1:${(servers[1].address() as AddressInfo).port}/cdn${url.pathname}`;
       return void res.writeHead(302, { ...cors, Location: cdn }).end();
     }
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (!range) return void res.writeHead(200, cors).end(body);
-    const [start, end] = [Number(range[1]), Number(range[2]) + 1];
+    const start = Number(range[1]);
+    const end = range[2] ? Number(range[2]) + 1 : body.length;
     res
       .writeHead(206, { ...cors, 'Content-Range': `bytes ${start}-${end - 1}/${body.length}` })
       .end(body.subarray(start, end));
@@ -94,14 +95,24 @@ test('under COEP require-corp, Hub-style CORS downloads still work (redirect and
     await page.goto('/');
     await expect(page.getByTestId('status-threads')).toHaveAttribute('data-isolated', 'true');
     const worker = page.workers()[0];
-    // As transformers.js and httpRangeReader fetch: CORS mode, from the worker.
+    // As transformers.js, httpRangeReader and the resumable download's open-ended request
+    // (httpRangeStream) fetch: CORS mode, from the worker.
     const got = await worker?.evaluate(async (base) => {
       const url = `${base}/org/model/resolve/main/model.safetensors`;
       const whole = await fetch(url);
       const part = await fetch(url, { headers: { Range: 'bytes=4-7' } });
-      return [whole.status, await whole.text(), part.status, await part.text()];
+      const rest = await fetch(url, { headers: { Range: 'bytes=10-' } });
+      return [
+        [whole.status, await whole.text()],
+        [part.status, await part.text()],
+        [rest.status, await rest.text(), rest.headers.get('Content-Range')],
+      ];
     }, hub.url);
-    expect(got).toEqual([200, '0123456789abcdef', 206, '4567']);
+    expect(got).toEqual([
+      [200, '0123456789abcdef'],
+      [206, '4567'],
+      [206, 'abcdef', 'bytes 10-15/16'],
+    ]);
   } finally {
     await hub.close();
   }

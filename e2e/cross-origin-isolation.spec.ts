@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
 import { preview } from 'vite';
 import { REPO_ROOT } from '../tools/lib/repo-root';
+import { askedRange, rangeHeaders } from '../tools/lib/serve-files';
 import { withoutWebGpu } from './helpers';
 
 test('a fresh page is cross-origin isolated and its worker uses every core', async ({ page }) => {
@@ -65,12 +66,11 @@ async function fakeHub(): Promise<{ url: string; close: () => Promise<void> }> {
       const cdn = `http://127.0.0.1:${(servers[1].address() as AddressInfo).port}/cdn${url.pathname}`;
       return void res.writeHead(302, { ...cors, Location: cdn }).end();
     }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const range = askedRange(req, body.length);
     if (!range) return void res.writeHead(200, cors).end(body);
-    const start = Number(range[1]);
-    const end = range[2] ? Number(range[2]) + 1 : body.length;
+    const [start, end] = range;
     res
-      .writeHead(206, { ...cors, 'Content-Range': `bytes ${start}-${end - 1}/${body.length}` })
+      .writeHead(206, { ...cors, ...rangeHeaders(start, end, body.length) })
       .end(body.subarray(start, end));
   };
   const servers = [createServer(handler), createServer(handler)] as const;

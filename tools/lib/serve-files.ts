@@ -30,13 +30,13 @@ export type RangeServer = {
 
 /** The byte range a request asks for, [start, end), or null for the whole file; `bytes=N-` runs
  * to the end, as the app's resumable download asks. */
-function askedRange(req: IncomingMessage, size: number): [number, number] | null {
+export function askedRange(req: IncomingMessage, size: number): [number, number] | null {
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   if (!range) return null;
   return [Number(range[1]), range[2] ? Math.min(Number(range[2]) + 1, size) : size];
 }
 
-function rangeHeaders(start: number, end: number, size: number) {
+export function rangeHeaders(start: number, end: number, size: number) {
   return { 'content-length': end - start, 'content-range': `bytes ${start}-${end - 1}/${size}` };
 }
 
